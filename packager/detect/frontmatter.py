@@ -1,0 +1,118 @@
+"""Rules for what stands before the story: Gutenberg header and licence, downloader headers, a title
+line, a `by Author` line, and the datelines that look like titles but are story."""
+
+from __future__ import annotations
+
+import re
+
+_GUTENBERG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THIS|THE) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_END = re.compile(r"^\s*\*{3}\s*END OF (?:THIS|THE) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_END_LOOSE = re.compile(r"^\s*End of (?:the )?Project Gutenberg", re.IGNORECASE)
+_HEADER_FIELD = re.compile(r"^(?P<key>[A-Z][A-Za-z ]{1,24}):\s*(?P<value>.*)$")
+
+LANGUAGE_CODES = {
+    "english": "en", "french": "fr", "german": "de", "spanish": "es", "italian": "it",
+    "portuguese": "pt", "dutch": "nl", "russian": "ru", "latin": "la", "finnish": "fi",
+    "swedish": "sv", "danish": "da", "norwegian": "no", "polish": "pl", "japanese": "ja",
+    "chinese": "zh", "greek": "el", "hungarian": "hu", "czech": "cs",
+}
+
+# Keys a fan-fiction downloader writes above the story (FanFicFare, AO3 and FFN exports).
+DOWNLOADER_KEYS = {
+    "category", "categories", "genre", "genres", "language", "status", "published", "updated",
+    "rating", "chapters", "words", "publisher", "story url", "author url", "summary", "fandom",
+    "fandoms", "characters", "relationships", "relationship", "pairing", "pairings", "warnings",
+    "tags", "additional tags", "series", "source", "packaged", "reviews", "favs", "follows", "id",
+    "archive warning", "archive warnings", "complete", "title", "author", "by",
+}
+
+
+def gutenberg_bounds(lines: list[str]) -> tuple[int, int] | None:
+    """0-based indexes of the `*** START OF` and `*** END OF` lines, or None for a non-Gutenberg text."""
+    start = next((i for i, line in enumerate(lines[:400]) if _GUTENBERG_START.match(line)), None)
+    if start is None:
+        return None
+    end = next((i for i in range(len(lines) - 1, start, -1) if _GUTENBERG_END.match(lines[i])), None)
+    if end is None:
+        end = next((i for i in range(len(lines) - 1, start, -1) if _GUTENBERG_END_LOOSE.match(lines[i])),
+                   len(lines))
+    return start, end
+
+
+def gutenberg_header(lines: list[str]) -> dict[str, str]:
+    """`Title:`, `Author:`, `Language:` from the header above `*** START OF`; a title may continue on
+    indented lines (a subtitle), which is dropped."""
+    found: dict[str, str] = {}
+    for line in lines:
+        match = _HEADER_FIELD.match(line.strip())
+        if match and match["key"].lower() in ("title", "author", "language", "release date"):
+            found.setdefault(match["key"].lower(), match["value"].strip())
+    if "language" in found:
+        found["language"] = LANGUAGE_CODES.get(found["language"].lower(), found["language"].lower()[:2])
+    return found
+
+
+def downloader_field(line: str) -> tuple[str, str] | None:
+    """A `Key: value` header line a downloader writes (`Rating: T`, `Story URL: …`)."""
+    match = _HEADER_FIELD.match(line.strip())
+    if match and match["key"].lower().strip() in DOWNLOADER_KEYS:
+        return match["key"].strip(), match["value"].strip()
+    return None
+
+
+_BY_LINE = re.compile(r"^by[:\s]\s*(?P<author>[^.!?]{2,60})$", re.IGNORECASE)
+
+
+def by_line(text: str) -> str | None:
+    """`by Name` on its own line gives the author."""
+    match = _BY_LINE.match(text.strip())
+    return match["author"].strip() if match else None
+
+
+_TIME_WORDS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|moons?|decades?|centuries|nights?|mornings?)"
+_TIME = (
+    rf"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|a few|some|many)\s+{_TIME_WORDS}"
+    r"\s+(?:ago|later|earlier|before|after|prior|previously|past)"
+    r"|present\s+day|present\s+time|the\s+present|now|today|meanwhile|elsewhere|flashback|the\s+past"
+    r"|(?:the\s+)?(?:very\s+)?(?:next|following|same)\s+(?:day|morning|afternoon|evening|night|week)"
+    r"|(?:some|a\s+little|a\s+short|a\s+long|a\s+while|much|not\s+long)\s+(?:time\s+|while\s+)?later|later(?:\s+that\s+\w+)?"
+    r"|(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:\s+(?:morning|afternoon|evening|night))?"
+    r"|(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?"
+    r"|\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)"
+)
+_PLACE = r"[A-Z0-9][\w'\u2019-]*(?:,?\s+(?:of\s+|the\s+)?[A-Z0-9][\w'\u2019-]*){0,5}"
+_DATELINE = re.compile(
+    rf"^(?:{_TIME})\s*(?:\.{{2,}}|\u2026)?(?:\s*[:,\-\u2013\u2014]\s*(?-i:{_PLACE}))?\s*(?:\.{{2,}}|\u2026|\.)?$",
+    re.IGNORECASE,
+)
+_CLOSER = re.compile(r"^(?:the\s+end|to\s+be\s+continued|tbc|fin|finis|end\s+of\s+(?:chapter|part|book|story)"
+                     r"(?:\s+\w+)?|end)\s*[\s.!\u2026?]*$", re.IGNORECASE)
+
+
+def dateline(text: str) -> bool:
+    """`7 Years Ago: Konohagakure`, `Present Day`, `A few days later...`, `The next morning`: a line that
+    sets time or place for a scene. It is story text, never a title, heading or note, and it opens a
+    new scene."""
+    text = text.strip().strip("*_[]()~").strip()
+    return len(text) <= 80 and bool(_DATELINE.match(text))
+
+
+def story_closer(text: str) -> bool:
+    """`The End`, `To be continued . . .`, `Fin`: the story's own last line, never a note."""
+    return bool(_CLOSER.match(text.strip().strip("*_[]()~").strip()))
+
+
+def title_line(text: str) -> bool:
+    """A story title standing alone at the top: short, no closing full stop, mostly capitalised words,
+    not dialogue and not a dateline."""
+    text = text.strip().strip("*_").strip()
+    if not text or len(text) > 80 or len(text.split()) > 12 or dateline(text):
+        return False
+    if text[0] in "\"'\u201c\u2018(" or text.endswith((".", ",", ";", "!", '"', "\u201d", ":")):
+        return False
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z']*", text)]
+    if not words:
+        return False
+    long_words = [w for w in words if len(w) > 3] or words
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return capitalised / len(long_words) >= 0.6

@@ -1,0 +1,162 @@
+"""Heading rules: each a named, pure function from one line to a HeadingMatch or None.
+
+A match says what the line would be if it is a heading; the structure pass then decides, from the
+headings around it, whether it really is one (a contents list repeats every heading with no text
+between them), and whether a heading opens a part or a chapter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+from packager.detect.numbers import NUMBER, ordinal_to_int, parse_number
+
+HeadingLevel = Literal["part", "chapter", "front"]
+
+MAX_HEADING_LENGTH = 100
+_SEPARATOR = r"\s*(?:[:.\-\u2013\u2014)]+\s*|\s+(?=[A-Z\"'\u201c\u2018]))"
+
+
+@dataclass(frozen=True)
+class HeadingMatch:
+    """What a heading line says: its level, the numbering part as printed, the number, the title."""
+
+    level: HeadingLevel
+    label: str | None
+    number: int | None
+    title: str | None
+    rule: str
+    # Headings of one family (same rule and keyword) number one sequence; families help tell a
+    # contents list and sub-sections from real chapters.
+    family: str
+
+
+def _clean_title(title: str | None) -> str | None:
+    if title is None:
+        return None
+    title = title.strip().strip("*_#").strip()
+    title = re.sub(r"\s+", " ", title)
+    return title or None
+
+
+_CHAPTER_WORDS = r"chapter|chap\.?|ch\.?|stave|adventure|episode|section|story|letter|canto|act"
+_PART_WORDS = r"book|part|volume|vol\.?"
+_NUMBERED = re.compile(
+    rf"^(?P<label>(?P<word>{_CHAPTER_WORDS}|{_PART_WORDS})\s+(?P<num>{NUMBER}))\b(?:{_SEPARATOR}(?P<title>.*))?$",
+    re.IGNORECASE,
+)
+
+
+def numbered_heading(line: str) -> HeadingMatch | None:
+    """`Chapter 7`, `Chapter 1: Title`, `CHAPTER I.`, `Chapter Twenty-Three`, `Ch. 4 - Title`,
+    `STAVE I: MARLEY'S GHOST`, `ADVENTURE I. A SCANDAL IN BOHEMIA`; `Book`/`Part`/`Volume` give parts."""
+    match = _NUMBERED.match(line)
+    if not match:
+        return None
+    number = parse_number(match["num"])
+    if number is None:
+        return None
+    word = match["word"].lower().rstrip(".")
+    title = _clean_title(match["title"])
+    if re.match(_PART_WORDS, word, re.IGNORECASE):
+        return HeadingMatch("part", match["label"].strip(), number, title, "numbered_heading",
+                            f"part:{word[:4]}")
+    family = "chapter" if word in ("chapter", "chap", "ch") else word
+    return HeadingMatch("chapter", match["label"].strip(), number, title, "numbered_heading", family)
+
+
+_NAMED = re.compile(
+    r"^(?:(?P<ordinal>first|second|third|fourth|fifth|final|last)\s+)?"
+    r"(?P<word>prologue|epilogue|interlude|omake|afterword|foreword|preface|introduction|intermission)"
+    rf"\b(?:{_SEPARATOR}(?P<title>.*))?$",
+    re.IGNORECASE,
+)
+_FRONT_WORDS = {"foreword", "preface", "introduction"}
+
+
+def named_section(line: str) -> HeadingMatch | None:
+    """`Prologue`, `Epilogue: Title`, `Interlude`, `Omake`, `SECOND EPILOGUE`; `Preface`, `Foreword`
+    and `Introduction` are front matter when they stand before the first chapter."""
+    match = _NAMED.match(line)
+    if not match:
+        return None
+    word = match["word"].lower()
+    title = _clean_title(match["title"])
+    label = line[: match.start("title")].strip(" :.-\u2013\u2014") if match["title"] else line.strip()
+    label = _clean_title(label)
+    number = ordinal_to_int(match["ordinal"]) if match["ordinal"] else None
+    level: HeadingLevel = "front" if word in _FRONT_WORDS else "chapter"
+    return HeadingMatch(level, label, number, title, "named_section", f"named:{word}")
+
+
+_MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+
+
+def markdown_heading(line: str) -> HeadingMatch | None:
+    """Markdown `# Title` / `## Chapter 3: Title`: the text is read again by the other rules, so a
+    numbered Markdown heading keeps its number."""
+    match = _MARKDOWN.match(line.strip())
+    if not match:
+        return None
+    text = match["text"]
+    inner = numbered_heading(text) or named_section(text)
+    family = f"markdown:{len(match['hashes'])}"
+    if inner:
+        return HeadingMatch(inner.level, inner.label, inner.number, inner.title, "markdown_heading", family)
+    return HeadingMatch("chapter", None, None, _clean_title(text), "markdown_heading", family)
+
+
+_BARE_NUMERAL = re.compile(rf"^(?P<num>\d{{1,3}}|[IVXLC]{{1,7}})(?:\.|\.?$)(?:\s+(?P<title>[A-Z\"'\u201c].*))?$")
+
+
+def bare_numeral(line: str) -> HeadingMatch | None:
+    """`1.`, `IV.`, `12`, `3. Title`: used only when a story has no worded headings, since books
+    number their sub-sections the same way."""
+    match = _BARE_NUMERAL.match(line)
+    if not match:
+        return None
+    number = parse_number(match["num"])
+    if number is None or number == 0:
+        return None
+    title = _clean_title(match["title"])
+    if title and (len(title) > 60 or title.endswith((".", ",", ";"))):
+        return None
+    return HeadingMatch("chapter", None, number, title, "bare_numeral", "numeral")
+
+
+HEADING_RULES: dict[str, Callable[[str], HeadingMatch | None]] = {
+    "markdown_heading": markdown_heading,
+    "numbered_heading": numbered_heading,
+    "named_section": named_section,
+    "bare_numeral": bare_numeral,
+}
+
+
+def match_heading(line: str, disabled: frozenset[str] = frozenset()) -> HeadingMatch | None:
+    """The first rule that reads `line` as a heading. Long lines and sentences are never headings."""
+    text = line.strip()
+    if not text or len(text) > MAX_HEADING_LENGTH:
+        return None
+    for name, rule in HEADING_RULES.items():
+        if name in disabled:
+            continue
+        found = rule(text)
+        if found:
+            return found
+    return None
+
+
+def looks_like_title_line(text: str) -> bool:
+    """A short line that could be a chapter title standing on its own after `Chapter 7`: no sentence
+    ending, not dialogue, not a note."""
+    text = text.strip()
+    if not text or len(text) > 70 or len(text.split()) > 12:
+        return False
+    if text[0] in "\"'\u201c\u2018([" or text.endswith((".", ",", ";", ":", "!", '"', "\u201d")):
+        return False
+    if text.endswith("?") and text[0].islower():
+        return False
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and text[0].isupper() or text[0].isdigit()

@@ -1,0 +1,105 @@
+"""Rebuilding paragraphs from lines: blank-line separated, one per line, or hard-wrapped.
+
+The result is a list of units, each one candidate block with its source lines and the number of blank
+lines before it (the gap), which scene-break and note rules read.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+_NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
+
+
+@dataclass
+class Unit:
+    """A candidate block: consecutive source lines that read as one paragraph (or one heading)."""
+
+    first: int
+    last: int
+    text: str
+    gap_before: int
+    raw: list[str]
+
+    @property
+    def single_line(self) -> bool:
+        return self.first == self.last
+
+
+def is_blank(line: str) -> bool:
+    """Blank for paragraph purposes. A line of non-breaking spaces is not blank: it is a scene break."""
+    return not line.strip() and not _NBSP_ONLY.match(line)
+
+
+def is_hard_wrapped(lines: list[str]) -> bool:
+    """Hard-wrapped text (Project Gutenberg style): most lines sit in multi-line groups and none of the
+    long ones runs far past a typewriter width."""
+    groups = _groups(lines)
+    multi = [g for g in groups if len(g) > 1]
+    in_multi = sum(len(g) for g in multi)
+    total = sum(len(g) for g in groups)
+    if not total or in_multi < 0.5 * total:
+        return False
+    lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
+    p90 = lengths[int(0.9 * (len(lengths) - 1))]
+    return p90 <= 80 and statistics.median(lengths) >= 30
+
+
+def _groups(lines: list[str]) -> list[list[int]]:
+    """Runs of non-blank line indexes (0-based)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index, line in enumerate(lines):
+        if is_blank(line):
+            if current:
+                groups.append(current)
+                current = []
+        else:
+            current.append(index)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = None,
+                markdown: bool = False) -> list[Unit]:
+    """Split lines into units. In hard-wrapped text (and in Markdown) a run of lines is one paragraph;
+    otherwise every line is its own paragraph. `line_offset` is added to line numbers."""
+    if wrapped is None:
+        wrapped = markdown or is_hard_wrapped(lines)
+    units: list[Unit] = []
+    previous_end = -1
+    for group in _groups(lines):
+        gap = group[0] - previous_end - 1
+        previous_end = group[-1]
+        if wrapped:
+            chunks = _split_wrapped(lines, group, markdown)
+        else:
+            chunks = [[i] for i in group]
+        for n, chunk in enumerate(chunks):
+            raw = [lines[i] for i in chunk]
+            text = " ".join(part.strip() for part in raw if part.strip()) or raw[0]
+            units.append(Unit(chunk[0] + 1 + line_offset, chunk[-1] + 1 + line_offset, text,
+                              gap if n == 0 else 0, raw))
+    return units
+
+
+_MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\*\s*\*\s*\*|-{3,}\s*$|_{3,}\s*$)")
+
+
+def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[list[int]]:
+    """Join a run of wrapped lines, but start a new unit at lines that open their own block: Markdown
+    headings, quotes and breaks, and (in plain text) short centred or indented heading-like lines that
+    stand alone at the start of the run."""
+    chunks: list[list[int]] = []
+    for index in group:
+        line = lines[index]
+        starts_block = bool(chunks) and markdown and bool(_MD_BLOCK_START.match(line))
+        previous_is_heading = bool(chunks) and markdown and lines[chunks[-1][-1]].lstrip().startswith("#")
+        if not chunks or starts_block or previous_is_heading:
+            chunks.append([index])
+        else:
+            chunks[-1].append(index)
+    return chunks

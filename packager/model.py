@@ -1,0 +1,130 @@
+"""The document model every stage shares: Book -> Chapter -> Block.
+
+Readers and detectors produce it, transforms rewrite it, renderers consume it. It imports nothing
+else from the package, so each stage can be read and changed alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "note", "scene_break", "metadata"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text with its emphasis, made by the emphasis transform."""
+
+    text: str
+    italic: bool = False
+    bold: bool = False
+
+
+@dataclass
+class Block:
+    """One block of the source: a heading, a paragraph, an author's note, a scene break, a metadata line.
+
+    `lines` are the 1-based inclusive source lines it came from; `file` names the source file when the
+    story is a folder of chapter files. `rule` names the detection rule that decided the block's kind,
+    `confidence` how sure that rule was, and `reason` says why, for `packager inspect`.
+    """
+
+    kind: BlockKind
+    lines: tuple[int, int]
+    text: str = ""
+    file: str | None = None
+    rule: str | None = None
+    confidence: float | None = None
+    reason: str | None = None
+    note_kind: str | None = None
+    quote: bool = False
+    spans: list[Span] | None = None
+
+
+@dataclass
+class Chapter:
+    """A chapter as the author gave it.
+
+    `number` is the number the author printed (as an integer), `title` the chapter's own title without
+    the "Chapter N" part, `label` the numbering part as printed ("Chapter 7", "Prologue", "STAVE I").
+    `part` is the heading of the part or book that groups it, as printed.
+    """
+
+    title: str | None
+    number: int | None
+    lines: tuple[int, int]
+    blocks: list[Block] = field(default_factory=list)
+    label: str | None = None
+    part: str | None = None
+    file: str | None = None
+    rule: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        """What a table of contents shows: label and title, or whichever exists."""
+        if self.label and self.title:
+            return f"{self.label}: {self.title}"
+        if self.title:
+            return self.title
+        if self.label:
+            return self.label
+        if self.number is not None:
+            return f"Chapter {self.number}"
+        return ""
+
+
+@dataclass
+class Metadata:
+    """Book metadata, merged from the text, a sidecar file and the command line."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str = "en"
+    description: str | None = None
+    subjects: list[str] = field(default_factory=list)
+    series: str | None = None
+    series_index: float | None = None
+    publisher: str | None = None
+    source: str | None = None
+    rights: str | None = None
+    date: str | None = None
+    identifier: str | None = None
+    rating: str | None = None
+    status: str | None = None
+
+
+@dataclass
+class Endnote:
+    """An author's note moved to the back of the book; `anchor` is the id of the marker where it stood."""
+
+    anchor: str
+    chapter_index: int
+    block: Block
+
+
+@dataclass
+class Book:
+    """A whole story: metadata, what stands before the first chapter, and the chapters."""
+
+    metadata: Metadata
+    chapters: list[Chapter]
+    front_matter: list[Block] = field(default_factory=list)
+    back_matter: list[Block] = field(default_factory=list)
+    endnotes: list[Endnote] = field(default_factory=list)
+    source_name: str = ""
+
+    @property
+    def parts(self) -> list[tuple[str | None, list[Chapter]]]:
+        """Chapters grouped by their part, in order; a book without parts is one group keyed None."""
+        groups: list[tuple[str | None, list[Chapter]]] = []
+        for chapter in self.chapters:
+            if groups and groups[-1][0] == chapter.part:
+                groups[-1][1].append(chapter)
+            else:
+                groups.append((chapter.part, [chapter]))
+        return groups
+
+    @property
+    def has_parts(self) -> bool:
+        return any(chapter.part for chapter in self.chapters)

@@ -1,0 +1,1 @@
+"""Reading: bytes on disk to decoded lines, story discovery, sidecar metadata."""

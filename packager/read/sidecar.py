@@ -1,0 +1,71 @@
+"""Sidecar metadata files: `my-story.toml` beside a story file, `story.toml` inside a story folder."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packager.errors import PackagerError
+
+# Every key a sidecar may hold; the README documents each one.
+METADATA_KEYS = {
+    "title", "author", "authors", "language", "description", "subjects", "series", "series_index",
+    "publisher", "source", "rights", "date", "identifier",
+}
+OPTION_KEYS = {"cover", "style", "notes", "page_size"}
+
+
+@dataclass
+class Sidecar:
+    path: Path | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_sidecar(path: Path | None) -> Sidecar:
+    """Parse a sidecar TOML file; a syntax error names the file and line, an unknown key warns."""
+    if path is None:
+        return Sidecar()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as error:
+        line_match = re.search(r"line (\d+)", str(error))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        raise PackagerError(f"invalid TOML: {message}", path,
+                            int(line_match.group(1)) if line_match else None) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PackagerError(f"cannot read sidecar: {error}", path) from None
+    sidecar = Sidecar(path)
+    for key, value in data.items():
+        if key in METADATA_KEYS:
+            sidecar.metadata[key] = value
+        elif key in OPTION_KEYS:
+            sidecar.options[key] = path.parent / value if key == "cover" and value not in ("auto", "none") \
+                else value
+        else:
+            sidecar.warnings.append(f"{path}: unknown key '{key}' ignored")
+    _check_types(sidecar, path)
+    return sidecar
+
+
+def _check_types(sidecar: Sidecar, path: Path) -> None:
+    meta = sidecar.metadata
+    for key in ("author", "authors", "subjects"):
+        if key in meta:
+            value = meta[key]
+            if isinstance(value, str):
+                meta[key] = [value]
+            elif not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise PackagerError(f"'{key}' must be a string or a list of strings", path)
+    if "series_index" in meta and not isinstance(meta["series_index"], (int, float)):
+        raise PackagerError("'series_index' must be a number", path)
+    for key in ("title", "language", "description", "series", "publisher", "source", "rights",
+                "identifier"):
+        if key in meta and not isinstance(meta[key], str):
+            raise PackagerError(f"'{key}' must be a string", path)
+    if "date" in meta:
+        meta["date"] = str(meta["date"])

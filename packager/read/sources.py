@@ -1,0 +1,97 @@
+"""Finding stories: a story file, a folder of one story's chapter files, or a folder of stories."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packager.errors import PackagerError
+
+STORY_SUFFIXES = (".txt", ".md", ".markdown")
+COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
+_NUMBERED_FILE = re.compile(r"^\d+")
+
+
+@dataclass(frozen=True)
+class StorySource:
+    """Where one story lives: its chapter files in reading order, its sidecar and cover if any."""
+
+    path: Path
+    files: tuple[Path, ...]
+    sidecar: Path | None = None
+    cover: Path | None = None
+
+    @property
+    def is_folder(self) -> bool:
+        return self.path.is_dir()
+
+    @property
+    def name(self) -> str:
+        """The file or folder name without suffix: the title of last resort."""
+        return self.path.name if self.is_folder else self.path.stem
+
+
+def _story_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def _first_existing(candidates: list[Path]) -> Path | None:
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def is_story_folder(folder: Path) -> bool:
+    """A folder is one story when it says so (story.toml, a cover), or its files are numbered chapters,
+    or it holds a single story file and no subfolders."""
+    files = _story_files(folder)
+    if not files:
+        return False
+    if (folder / "story.toml").is_file():
+        return True
+    if _first_existing([folder / f"cover{s}" for s in COVER_SUFFIXES]):
+        return True
+    if len(files) > 1 and all(_NUMBERED_FILE.match(p.name) for p in files):
+        return True
+    has_subfolders = any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
+    return len(files) == 1 and not has_subfolders
+
+
+def story_from_file(path: Path) -> StorySource:
+    if path.suffix.lower() not in STORY_SUFFIXES:
+        raise PackagerError("not a story file: expected .txt or .md", path, usage=True)
+    sidecar = path.with_suffix(".toml")
+    cover = _first_existing([path.with_name(f"{path.stem}-cover{s}") for s in COVER_SUFFIXES])
+    return StorySource(path, (path,), sidecar if sidecar.is_file() else None, cover)
+
+
+def story_from_folder(folder: Path) -> StorySource:
+    sidecar = folder / "story.toml"
+    cover = _first_existing([folder / f"cover{s}" for s in COVER_SUFFIXES])
+    return StorySource(folder, tuple(_story_files(folder)), sidecar if sidecar.is_file() else None, cover)
+
+
+def find_stories(path: Path) -> list[StorySource]:
+    """Every story under `path`, in name order; an error when there is none."""
+    if not path.exists():
+        raise PackagerError("no such file or folder", path)
+    if path.is_file():
+        return [story_from_file(path)]
+    stories = _find_in_folder(path)
+    if not stories:
+        raise PackagerError("no stories in this folder (looked for .txt and .md files)", path)
+    return stories
+
+
+def _find_in_folder(folder: Path) -> list[StorySource]:
+    if is_story_folder(folder):
+        return [story_from_folder(folder)]
+    stories: list[StorySource] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            stories.extend(_find_in_folder(child))
+        elif child.is_file() and child.suffix.lower() in STORY_SUFFIXES:
+            stories.append(story_from_file(child))
+    return stories

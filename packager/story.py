@@ -1,0 +1,97 @@
+"""Loading one story: read its files and sidecar, detect its structure, merge its metadata.
+
+Metadata precedence, lowest first: what the text says, the sidecar file, the command line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packager.detect import detect_book
+from packager.detect.structure import DetectOptions, SourceFile
+from packager.errors import PackagerError
+from packager.model import Book
+from packager.read.sidecar import Sidecar, load_sidecar
+from packager.read.sources import StorySource
+from packager.read.text import read_text_file
+
+_SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
+
+
+@dataclass
+class Story:
+    source: StorySource
+    book: Book
+    sidecar: Sidecar
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.book.metadata.title or self.source.name)
+
+
+def slugify(text: str) -> str:
+    """`Naruto: The Return of Darkness` -> `naruto-the-return-of-darkness`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "story"
+
+
+def title_from_name(name: str) -> str:
+    """`darling-and-date` -> `Darling and Date`: the title of last resort, from a file or folder name."""
+    words = re.sub(r"^\d+[-_ .]*", "", name).replace("_", " ").replace("-", " ").split()
+    return " ".join(w if k and w.lower() in _SMALL_WORDS else w[:1].upper() + w[1:]
+                    for k, w in enumerate(words)) or name
+
+
+def stable_identifier(title: str, authors: list[str]) -> str:
+    """The same story always gets the same identifier: a UUID derived from title and authors."""
+    key = "packager:" + (title or "").strip().lower() + "|" + "|".join(a.strip().lower() for a in authors)
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
+
+
+def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
+               detect_options: DetectOptions = DetectOptions()) -> Story:
+    """Read, detect and merge metadata for one story. `overrides` are command-line metadata values."""
+    sidecar = load_sidecar(source.sidecar)
+    warnings = list(sidecar.warnings)
+    files = []
+    for path in source.files:
+        text = read_text_file(path)
+        warnings.extend(text.warnings)
+        files.append(SourceFile(text.lines, path.name if source.is_folder else None,
+                                markdown=path.suffix.lower() in (".md", ".markdown")))
+    if not files:
+        raise PackagerError("no story files in this folder", source.path)
+    book = detect_book(files, detect_options)
+    if not book.chapters:
+        raise PackagerError("no story text found (only headers or notes)", source.path)
+    _merge_metadata(book, source, sidecar.metadata, overrides or {})
+    return Story(source, book, sidecar, warnings)
+
+
+def _merge_metadata(book: Book, source: StorySource, sidecar: dict[str, Any], cli: dict[str, Any]) -> None:
+    meta = book.metadata
+    for layer in (sidecar, cli):
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if key in ("author", "authors"):
+                meta.authors = [value] if isinstance(value, str) else list(value)
+            elif key == "subjects":
+                meta.subjects = list(value)
+            elif key == "series_index":
+                meta.series_index = float(value)
+            elif hasattr(meta, key):
+                setattr(meta, key, value)
+    if not meta.title:
+        meta.title = title_from_name(source.name)
+    if not meta.authors:
+        meta.authors = ["Unknown Author"]
+    if not meta.identifier:
+        meta.identifier = stable_identifier(meta.title, meta.authors)
