@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# Notes at or above this confidence are stripped or moved; below it they stay in the text and
+# `packager inspect` lists them as uncertain.
+CONFIDENT_NOTE = 0.8
+
 BlockKind = Literal["heading", "paragraph", "note", "scene_break", "metadata"]
 
 

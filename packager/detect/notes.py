@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CONFIDENT = 0.8  # notes at or above this confidence are stripped; below it they are kept and reported
+from packager.model import CONFIDENT_NOTE as CONFIDENT  # noqa: F401  (re-exported for the rules)
 
 
 @dataclass(frozen=True)

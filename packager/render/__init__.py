@@ -1,0 +1,1 @@
+"""Rendering: the document model to EPUB and PDF; looks come from styles/ and templates/."""

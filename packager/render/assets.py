@@ -1,0 +1,114 @@
+"""Where looks come from: themes in styles/, templates in templates/, and the page size option."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from packager.errors import PackagerError
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PAGE_SIZES = {"a5": "A5", "a4": "A4", "letter": "letter", "6x9in": "6in 9in"}
+_CUSTOM_SIZE = re.compile(r"^(?P<w>\d+(?:\.\d+)?)x(?P<h>\d+(?:\.\d+)?)(?P<unit>in|mm|cm)$")
+_REMOTE = re.compile(r"\bhttps?://", re.IGNORECASE)
+
+
+def _data_dir(name: str) -> Path:
+    """styles/ and templates/ sit beside the package in a checkout, inside it when installed."""
+    for candidate in (_PACKAGE_ROOT / name, _PACKAGE_ROOT.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise PackagerError(f"packager is installed without its {name}/ folder", _PACKAGE_ROOT)
+
+
+def styles_dir() -> Path:
+    return _data_dir("styles")
+
+
+def templates_dir() -> Path:
+    return _data_dir("templates")
+
+
+def theme_names() -> list[str]:
+    return sorted(p.name for p in styles_dir().iterdir() if (p / "theme.css").is_file())
+
+
+def css_page_size(option: str) -> str:
+    """`a5`, `a4`, `letter`, `6x9in` or a custom `WIDTHxHEIGHT` with a unit (`140x216mm`)."""
+    key = option.strip().lower()
+    if key in PAGE_SIZES:
+        return PAGE_SIZES[key]
+    match = _CUSTOM_SIZE.match(key)
+    if match:
+        return f"{match['w']}{match['unit']} {match['h']}{match['unit']}"
+    raise PackagerError(f"unknown page size '{option}' (use a5, a4, letter, 6x9in or e.g. 140x216mm)",
+                        usage=True)
+
+
+@dataclass
+class Theme:
+    """A theme's stylesheets: `epub_css` for both formats, `print_css` only for the PDF."""
+
+    name: str
+    epub_css: str
+    print_css: str
+    roots: list[Path] = field(default_factory=list)  # folders the PDF renderer may read from
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_theme(style: str | None, page_size: str = "a5") -> Theme:
+    """`style` is a theme name from styles/ or a path to a user's .css laid over the default theme."""
+    user_css_path: Path | None = None
+    name = "classic"
+    if style:
+        if style.lower().endswith(".css"):
+            user_css_path = Path(style)
+            if not user_css_path.is_file():
+                raise PackagerError("stylesheet not found", user_css_path)
+        else:
+            name = style
+    folder = styles_dir() / name
+    if not (folder / "theme.css").is_file():
+        raise PackagerError(f"unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
+    base = (styles_dir() / "base.css").read_text(encoding="utf-8")
+    epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")
+    print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
+    if (folder / "print.css").is_file():
+        print_css += "\n" + (folder / "print.css").read_text(encoding="utf-8")
+    print_css += "\n" + environment().get_template("page-size.css.j2").render(size=css_page_size(page_size))
+    theme = Theme(name, epub_css, print_css, [styles_dir()])
+    if user_css_path is not None:
+        try:
+            user_css = user_css_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PackagerError(f"cannot read stylesheet: {error}", user_css_path) from None
+        if _REMOTE.search(user_css):
+            theme.warnings.append(f"{user_css_path}: refers to a remote address; nothing is fetched")
+        theme.epub_css += "\n/* user stylesheet */\n" + user_css
+        theme.print_css += "\n/* user stylesheet */\n" + user_css
+        theme.roots.append(user_css_path.resolve().parent)
+    return theme
+
+
+def _series_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Jinja2 with autoescaping on: story text never becomes markup."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["series_number"] = _series_number
+    return env

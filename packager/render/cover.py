@@ -1,0 +1,311 @@
+"""Book covers: a generated typographic cover when there is none, or the user's own image made safe.
+
+Generated covers must be byte-identical for the same input so that rebuilding a book does not change
+its EPUB; nothing here reads the clock or a random generator. User images are untrusted files, so
+every failure becomes a one-line PackagerError naming the file.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from packager.errors import PackagerError
+
+# The size most stores recommend (1:1.6); user covers are scaled down to fit inside it.
+COVER_SIZE = (1600, 2560)
+
+# Larger images are refused before decoding: a small file can claim billions of pixels. This is
+# Pillow's own warning threshold, which we treat as an error rather than a warning.
+_MAX_PIXELS = 89_478_485
+
+_JPEG = ("image/jpeg", "jpg")
+_PNG = ("image/png", "png")
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Colour = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class CoverImage:
+    """An encoded cover ready to be written into an EPUB or PDF."""
+
+    data: bytes          # encoded image bytes
+    media_type: str      # "image/jpeg" or "image/png"
+    extension: str       # "jpg" or "png"
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class _Palette:
+    background: Colour   # upper field, behind the title
+    band: Colour         # lower field, behind the author: the second tone
+    ink: Colour          # title and author text
+    accent: Colour       # border rules, ornament, series line
+
+
+def _hex(value: str) -> Colour:
+    return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+
+
+# A few quiet pairs with strong text contrast; a larger, louder set would make covers look random.
+_PALETTES = tuple(_Palette(*map(_hex, colours)) for colours in (
+    ("#1f2a44", "#17203a", "#f3ead8", "#c9a45c"),  # midnight and gold
+    ("#2f4a3a", "#253d2f", "#f1ecdf", "#d8b36a"),  # forest and brass
+    ("#5a1f2b", "#4a1823", "#f6e9dc", "#d9a76a"),  # burgundy and amber
+    ("#34495e", "#2a3b4d", "#eef2f3", "#a8c3d1"),  # slate and ice
+    ("#f2eadb", "#e6dcc9", "#2b2b2b", "#8c2f39"),  # paper and oxblood
+    ("#dfe6da", "#d0d9ca", "#243127", "#6b8f71"),  # sage and pine
+    ("#2b2b2e", "#222225", "#f0e6d2", "#c27c4e"),  # charcoal and copper
+    ("#23504f", "#1c4241", "#f3efe4", "#e0b872"),  # teal and sand
+))
+
+# Layout, in pixels of the 1600x2560 canvas.
+_BORDER_INSET, _BORDER_WIDTH = 64, 4
+_INNER_RULE_INSET, _INNER_RULE_WIDTH = 82, 2
+_TEXT_LEFT, _TEXT_RIGHT = 170, COVER_SIZE[0] - 170
+_SERIES_BOX = (190, 480)      # top and bottom of the series zone
+_TITLE_BOX = (600, 1640)
+_BAND_TOP = 1980
+_AUTHOR_BOX = (2080, 2360)
+
+_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
+
+
+@lru_cache(maxsize=None)
+def _font_file(name: str) -> str | None:
+    """Find a DejaVu face in the usual font folders; None means "use Pillow's built-in font"."""
+    for folder in _FONT_DIRS:
+        found = sorted(glob.glob(str(Path(folder).expanduser() / "**" / name), recursive=True))
+        if found:
+            return found[0]
+    return None
+
+
+@lru_cache(maxsize=256)
+def _font(name: str, size: int) -> Font:
+    path = _font_file(name)
+    if path is not None:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            pass
+    return ImageFont.load_default(size=size)
+
+
+def _clean(text: str) -> str:
+    """Collapse whitespace; drop control characters and lone surrogates, which fonts cannot draw."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:
+    """Greedy word wrap; a word wider than the line is cut between characters to stay inside."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if draw.textlength(candidate, font=font) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for ch in word:
+            if line and draw.textlength(line + ch, font=font) > width:
+                lines.append(line)
+                line = ""
+            line += ch
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, face: str, box: tuple[int, int],
+         largest: int, smallest: int, leading: float) -> tuple[Font, list[str], int]:
+    """Shrink the font until the wrapped text fits the box; at the smallest size, cut with "…".
+
+    Returns the font, the lines and the line height.
+    """
+    width, height = _TEXT_RIGHT - _TEXT_LEFT, box[1] - box[0]
+    size = largest
+    while True:
+        font = _font(face, size)
+        lines = _wrap(draw, text, font, width)
+        step = round(size * leading)
+        if len(lines) * step <= height or size <= smallest:
+            break
+        size = max(smallest, size - max(2, size // 12))
+    keep = max(1, height // step)
+    if 1 < len(lines) <= keep:
+        # Balance the lines: the narrowest measure with the same line count avoids a lone last word.
+        low, high = 1, width
+        while low < high:
+            middle = (low + high) // 2
+            if len(_wrap(draw, text, font, middle)) <= len(lines):
+                high = middle
+            else:
+                low = middle + 1
+        lines = _wrap(draw, text, font, low)
+    if len(lines) > keep:
+        lines = lines[:keep]
+        last = lines[-1]
+        while last and draw.textlength(last + "…", font=font) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return font, lines, step
+
+
+def _draw_block(draw: ImageDraw.ImageDraw, lines: list[str], font: Font, box: tuple[int, int],
+                step: int, colour: Colour) -> int:
+    """Draw the lines centred across the text column and within the box; return the bottom."""
+    top = box[0] + (box[1] - box[0] - len(lines) * step) // 2
+    centre = (_TEXT_LEFT + _TEXT_RIGHT) / 2
+    for i, line in enumerate(lines):
+        draw.text((centre - draw.textlength(line, font=font) / 2, top + i * step), line,
+                  font=font, fill=colour)
+    return top + len(lines) * step
+
+
+def _series_label(series: str, index: float | None) -> str:
+    """'Book 2 of The Shinobi Cycle'; whole numbers lose their '.0', half-books keep '2.5'."""
+    if index is None:
+        return series
+    number = str(int(index)) if float(index).is_integer() else f"{index:g}"
+    return f"Book {number} of {series}"
+
+
+def _authors_label(authors: list[str]) -> str:
+    names = [name for name in (_clean(a) for a in authors) if name]
+    if len(names) <= 2:
+        return " & ".join(names)
+    return ", ".join(names[:-1]) + " & " + names[-1]
+
+
+def generate_cover(title: str, authors: list[str], series: str | None = None,
+                   series_index: float | None = None, palette_seed: str = "") -> CoverImage:
+    """Draw a plain, book-like cover from the metadata, for stories that come without one.
+
+    The palette is picked by a stable hash so a book keeps its colours across builds and machines
+    (Python's hash() is salted per process, so it is not used).
+    """
+    key = "\x1f".join([title, *authors, palette_seed]).encode("utf-8", "replace")
+    palette = _PALETTES[int.from_bytes(hashlib.sha256(key).digest()[:4], "big") % len(_PALETTES)]
+    width, height = COVER_SIZE
+    image = Image.new("RGB", COVER_SIZE, palette.background)
+    draw = ImageDraw.Draw(image)
+
+    draw.rectangle((0, _BAND_TOP, width, height), fill=palette.band)
+    for inset, rule in ((_BORDER_INSET, _BORDER_WIDTH), (_INNER_RULE_INSET, _INNER_RULE_WIDTH)):
+        draw.rectangle((inset, inset, width - 1 - inset, height - 1 - inset),
+                       outline=palette.accent, width=rule)
+
+    if series and _clean(series):
+        label = _clean(_series_label(_clean(series), series_index)).upper()
+        font, lines, step = _fit(draw, label, "DejaVuSans.ttf", _SERIES_BOX, 56, 28, 1.4)
+        _draw_block(draw, lines, font, _SERIES_BOX, step, palette.accent)
+
+    title_text = _clean(title) or "Untitled"
+    font, lines, step = _fit(draw, title_text, "DejaVuSerif-Bold.ttf", _TITLE_BOX, 156, 44, 1.2)
+    bottom = _draw_block(draw, lines, font, _TITLE_BOX, step, palette.ink)
+
+    # Ornament: a short rule with a diamond, between the title and the author band.
+    y = min(bottom + 110, _BAND_TOP - 120)
+    cx = width // 2
+    draw.line((cx - 220, y, cx - 36, y), fill=palette.accent, width=4)
+    draw.line((cx + 36, y, cx + 220, y), fill=palette.accent, width=4)
+    draw.polygon([(cx, y - 18), (cx + 18, y), (cx, y + 18), (cx - 18, y)], fill=palette.accent)
+
+    byline = _authors_label(authors)
+    if byline:
+        font, lines, step = _fit(draw, byline, "DejaVuSans.ttf", _AUTHOR_BOX, 84, 30, 1.3)
+        _draw_block(draw, lines, font, _AUTHOR_BOX, step, palette.ink)
+
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return CoverImage(out.getvalue(), *_PNG, width, height)
+
+
+def _sniff(data: bytes) -> str | None:
+    """Name formats we refuse by their first bytes, so the message can say what the file is."""
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"gif87a", b"gif89a")):
+        return "GIF"
+    if head.startswith(b"riff") and data[8:12] == b"WEBP":
+        return "WebP"
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
+        return "SVG"
+    return None
+
+
+def load_cover(path: Path) -> CoverImage:
+    """Read the user's JPEG or PNG cover, upright and no larger than COVER_SIZE, without metadata.
+
+    JPEG stays JPEG (photos compress badly as PNG) and PNG stays PNG (line art and transparency
+    suffer as JPEG). EXIF is dropped because it can carry location data and an orientation that
+    readers would apply a second time.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PackagerError("cover image not found", path=path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PackagerError(f"cannot read cover image ({exc.strerror or exc})", path=path) from None
+    other = _sniff(data)
+    if other:
+        raise PackagerError(f"cover image is {other}; use a JPEG or PNG image", path=path)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ("JPEG", "MPO", "PNG"):
+                raise PackagerError(f"cover image is {image.format}; use a JPEG or PNG image",
+                                    path=path)
+            if image.width * image.height > _MAX_PIXELS:
+                raise PackagerError(f"image too large ({image.width}x{image.height} pixels)",
+                                    path=path)
+            is_jpeg = image.format != "PNG"
+            image.load()
+            # A grey or CMYK profile would be wrong once the pixels are RGB, so only RGB keeps one.
+            icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA") else None
+            image = ImageOps.exif_transpose(image)
+            if is_jpeg:
+                image = image.convert("RGB")
+            else:
+                image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    except PackagerError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PackagerError("image too large", path=path) from None
+    except Exception:  # Pillow reports damaged files with many exception types.
+        raise PackagerError("not a readable JPEG or PNG image", path=path) from None
+
+    scale = min(COVER_SIZE[0] / image.width, COVER_SIZE[1] / image.height, 1.0)
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+
+    out = io.BytesIO()
+    # The colour profile is kept (dropping it shifts colours); nothing else from the source is.
+    extra = {"icc_profile": icc} if icc else {}
+    image.info = {}
+    if is_jpeg:
+        image.save(out, format="JPEG", quality=90, optimize=False, **extra)
+        kind = _JPEG
+    else:
+        image.save(out, format="PNG", optimize=False, **extra)
+        kind = _PNG
+    return CoverImage(out.getvalue(), *kind, image.width, image.height)

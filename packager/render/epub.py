@@ -1,0 +1,187 @@
+"""EPUB 3 through ebooklib, with the known traps of ebooklib 0.20 worked around:
+
+- language, authors with their own ids, an explicit UTC `dcterms:modified`;
+- a cover page of our own in the spine (ebooklib's `set_cover` page is non-linear and unlinked);
+- TOC sections always with an href, never an empty label;
+- body fragments only (ebooklib re-parses chapters and drops <head>); CSS attached as an item;
+- `raise_exceptions=True`, NCX `playOrder`, and a final pass that adds `xml:lang` to <package> and
+  rewrites the zip with fixed entry times and `mimetype` first and stored, so rebuilds are
+  byte-identical.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import datetime
+
+from ebooklib import epub
+
+from packager.model import Book
+from packager.render.assets import Theme, environment
+from packager.render.cover import CoverImage
+from packager.render.layout import Entry, front_blocks, plan
+
+_W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def file_as(name: str) -> str:
+    """`Leo Tolstoy` -> `Tolstoy, Leo`; a single name stays as it is."""
+    parts = name.split()
+    if len(parts) < 2:
+        return name
+    return f"{parts[-1]}, {' '.join(parts[:-1])}"
+
+
+def _metadata(eb: epub.EpubBook, book: Book, has_cover: bool) -> None:
+    meta = book.metadata
+    eb.set_identifier(meta.identifier or "")
+    eb.set_title(meta.title or "")
+    eb.set_language(meta.language)
+    for k, author in enumerate(meta.authors):
+        uid = f"creator{k + 1}"
+        eb.add_metadata("DC", "creator", author, {"id": uid})
+        eb.add_metadata(None, "meta", file_as(author), {"refines": f"#{uid}", "property": "file-as"})
+        eb.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
+    description = meta.description or f"{meta.title} by {', '.join(meta.authors)}."
+    eb.add_metadata("DC", "description", description)
+    for subject in meta.subjects:
+        eb.add_metadata("DC", "subject", subject)
+    eb.add_metadata("DC", "publisher", meta.publisher or "packager")
+    if meta.source:
+        eb.add_metadata("DC", "source", meta.source)
+    if meta.rights:
+        eb.add_metadata("DC", "rights", meta.rights)
+    if meta.date and _W3C_DATE.match(meta.date):
+        eb.add_metadata("DC", "date", meta.date)
+    if meta.series:
+        eb.add_metadata(None, "meta", meta.series, {"property": "belongs-to-collection", "id": "series"})
+        eb.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
+        eb.add_metadata(None, "meta", "", {"name": "calibre:series", "content": meta.series})
+        if meta.series_index is not None:
+            position = f"{meta.series_index:g}"
+            eb.add_metadata(None, "meta", position, {"refines": "#series", "property": "group-position"})
+            eb.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": position})
+    # EPUB Accessibility 1.1
+    for mode in ["textual"] + (["visual"] if has_cover else []):
+        eb.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
+    eb.add_metadata(None, "meta", "textual", {"property": "schema:accessModeSufficient"})
+    for feature in ("structuralNavigation", "tableOfContents", "readingOrder", "alternativeText"):
+        eb.add_metadata(None, "meta", feature, {"property": "schema:accessibilityFeature"})
+    eb.add_metadata(None, "meta", "none", {"property": "schema:accessibilityHazard"})
+    eb.add_metadata(None, "meta", "A reflowable text with a navigable table of contents; every chapter "
+                    "is a heading in reading order, and the cover image has a text alternative.",
+                    {"property": "schema:accessibilitySummary"})
+
+
+def _html(uid: str, file_name: str, title: str, lang: str, body: str, css: epub.EpubItem) -> epub.EpubHtml:
+    item = epub.EpubHtml(uid=uid, file_name=file_name, title=title or "Untitled", lang=lang)
+    item.content = body
+    item.add_item(css)
+    return item
+
+
+def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime) -> bytes:
+    """The EPUB file's bytes; the same book, theme, cover and date always give the same bytes."""
+    env = environment()
+    meta = book.metadata
+    lang = meta.language
+    eb = epub.EpubBook()
+    _metadata(eb, book, cover is not None)
+    css = epub.EpubItem(uid="style", file_name="styles/book.css", media_type="text/css",
+                        content=theme.epub_css.encode("utf-8"))
+    eb.add_item(css)
+    spine: list = []
+    guide: list[dict[str, str]] = []
+    if cover is not None:
+        image_name = f"images/cover.{cover.extension}"
+        eb.set_cover(image_name, cover.data, create_page=False)
+        page = _html("cover", "cover.xhtml", "Cover", lang,
+                     env.get_template("cover.xhtml.j2").render(src=image_name, meta=meta), css)
+        eb.add_item(page)
+        spine.append(page)
+        guide.append({"type": "cover", "href": "cover.xhtml", "title": "Cover"})
+    title_page = _html("titlepage", "titlepage.xhtml", meta.title or "Title page", lang,
+                       env.get_template("titlepage.xhtml.j2").render(meta=meta), css)
+    eb.add_item(title_page)
+    spine.append(title_page)
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml")
+    nav.add_item(css)
+    eb.add_item(nav)
+    eb.add_item(epub.EpubNcx())
+    spine.append("nav")
+    guide.append({"type": "toc", "href": "nav.xhtml", "title": "Contents"})
+
+    sequence, outline = plan(book)
+    chapter_files = {e.index: e.file for e in sequence if e.kind == "chapter"}
+    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    backlinks = {i: f for i, f in chapter_files.items()} | {-1: None}
+    for entry in sequence:
+        if entry.kind == "front":
+            body = env.get_template("front.xhtml.j2").render(blocks=front_blocks(book), heading=entry.title)
+        elif entry.kind == "part":
+            body = env.get_template("part.xhtml.j2").render(anchor=entry.anchor, title=entry.title)
+        elif entry.kind == "chapter":
+            body = env.get_template("chapter.xhtml.j2").render(
+                chapter=entry.chapter, anchor=entry.anchor, fallback=entry.title,
+                notes_href="endnotes.xhtml", running_title=entry.title)
+        else:
+            body = env.get_template("endnotes.xhtml.j2").render(book=book, chapter_hrefs=backlinks,
+                                                                  chapter_names=chapter_names)
+        item = _html(entry.anchor, entry.file, entry.title, lang, body, css)
+        eb.add_item(item)
+        spine.append(item)
+    first_text = next((e for e in sequence if e.kind in ("chapter", "part")), None)
+    if first_text is not None:
+        guide.append({"type": "text", "href": first_text.file, "title": "Start of the story"})
+    eb.toc = [_toc_item(entry) for entry in outline]
+    eb.spine = spine
+    eb.guide = guide
+
+    buffer = io.BytesIO()
+    epub.write_epub(buffer, eb, {
+        "mtime": modified,
+        "play_order": {"enabled": True, "start_from": 1},
+        "raise_exceptions": True,
+        "epub3_pages": False,
+        "landmark_title": "Landmarks",
+    })
+    return _normalised_zip(buffer.getvalue(), lang)
+
+
+def _toc_item(entry: Entry):
+    if entry.children:
+        return (epub.Section(entry.title, href=entry.file), [_toc_item(child) for child in entry.children])
+    return epub.Link(entry.file, entry.title, entry.anchor)
+
+
+def _normalised_zip(data: bytes, lang: str) -> bytes:
+    """Rewrite the archive reproducibly: `mimetype` first and stored, fixed times and permissions,
+    entries in a fixed order; add `xml:lang` to the package element ebooklib leaves without it."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = source.namelist()
+    order = ["mimetype"] + sorted(n for n in names if n != "mimetype")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in order:
+            content = source.read(name)
+            if name.endswith(".opf"):
+                content = _with_package_lang(content, lang)
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, content, compresslevel=9 if name != "mimetype" else None)
+    return out.getvalue()
+
+
+def _with_package_lang(opf: bytes, lang: str) -> bytes:
+    text = opf.decode("utf-8")
+    if "xml:lang=" not in text.split("<metadata", 1)[0]:
+        text = re.sub(r"<package\b", f'<package xml:lang="{lang}"', text, count=1)
+    return text.encode("utf-8")

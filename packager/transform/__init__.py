@@ -1,0 +1,1 @@
+"""Transforms: functions from model to model (notes mode, typography, emphasis)."""
