@@ -77,6 +77,16 @@ def _setting(options_value: str | None, story: Story, key: str, default: str) ->
     return str(value)
 
 
+def check_options(options: BuildOptions) -> None:
+    """Usage errors in the command line itself, found before any story is read."""
+    if options.notes is not None and options.notes not in NOTES_MODES:
+        raise PackagerError(f"--notes: unknown mode '{options.notes}' (keep, strip or endnotes)", usage=True)
+    if options.style or options.page_size:
+        load_theme(options.style, options.page_size or "a5")
+    if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
+        raise PackagerError("cover image not found", options.cover)
+
+
 def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
     story = load_story(source, options.metadata)
     warnings = list(story.warnings)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.tree import Tree
 
 from packager import __version__
-from packager.build import FORMATS, BuildOptions, build_story
+from packager.build import FORMATS, BuildOptions, build_story, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
 from packager.read.sources import StorySource, find_stories
@@ -84,6 +84,7 @@ def build(
             page_size=page_size, smart_typography=smart_typography,
             metadata={"title": title, "authors": author or None, "language": language},
         )
+        check_options(options)
         stories = _sources(sources)
     except PackagerError as error:
         _fail(error, debug)
@@ -95,7 +96,7 @@ def build(
         except PackagerError as error:
             if debug:
                 raise
-            failures += 1
+            failures = max(failures, error.exit_code)
             err.print(f"[bold red]error:[/] {error}")
             continue
         for warning in result.warnings:
@@ -104,7 +105,7 @@ def build(
         outputs = ", ".join(str(p) for p in result.outputs)
         out.print(f"built {outputs} ({chapters} chapter{'s' if chapters != 1 else ''})")
     if failures:
-        raise typer.Exit(1)
+        raise typer.Exit(failures)
 
 
 @app.command()

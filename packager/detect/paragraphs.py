@@ -10,6 +10,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+_SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
 _NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
 
 
@@ -44,7 +45,10 @@ def is_hard_wrapped(lines: list[str]) -> bool:
         return False
     lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
-    return p90 <= 80 and statistics.median(lengths) >= 30
+    # Wrapped lines break mid-sentence; lines that each end a sentence are one paragraph per line.
+    inner = [lines[i].rstrip() for g in multi for i in g[:-1]]
+    sentence_ends = sum(1 for line in inner if line.endswith(_SENTENCE_END)) / max(1, len(inner))
+    return p90 <= 80 and statistics.median(lengths) >= 30 and sentence_ends < 0.5
 
 
 def _groups(lines: list[str]) -> list[list[int]]:

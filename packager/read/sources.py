@@ -10,7 +10,12 @@ from packager.errors import PackagerError
 
 STORY_SUFFIXES = (".txt", ".md", ".markdown")
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
-_NUMBERED_FILE = re.compile(r"^\d+")
+_NUMBERED_FILE = re.compile(r"^(?:chapter|chap|ch|part|kapitel|capitulo)?[\s_.-]*\d+", re.IGNORECASE)
+
+
+def natural_key(path: Path) -> list:
+    """`2-x` before `10-x`: numbers in names compare as numbers."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,8 @@ class StorySource:
 
 
 def _story_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
+                   and not p.name.startswith(".")), key=natural_key)
 
 
 def _first_existing(candidates: list[Path]) -> Path | None:
@@ -66,9 +71,13 @@ def story_from_file(path: Path) -> StorySource:
 
 
 def story_from_folder(folder: Path) -> StorySource:
-    sidecar = folder / "story.toml"
-    cover = _first_existing([folder / f"cover{s}" for s in COVER_SUFFIXES])
-    return StorySource(folder, tuple(_story_files(folder)), sidecar if sidecar.is_file() else None, cover)
+    files = _story_files(folder)
+    sidecars = [folder / "story.toml"]
+    covers = [folder / f"cover{s}" for s in COVER_SUFFIXES]
+    if len(files) == 1:  # a folder holding one story file: that file's own sidecar and cover count too
+        sidecars.append(files[0].with_suffix(".toml"))
+        covers += [folder / f"{files[0].stem}-cover{s}" for s in COVER_SUFFIXES]
+    return StorySource(folder, tuple(files), _first_existing(sidecars), _first_existing(covers))
 
 
 def find_stories(path: Path) -> list[StorySource]:
@@ -87,7 +96,7 @@ def _find_in_folder(folder: Path) -> list[StorySource]:
     if is_story_folder(folder):
         return [story_from_folder(folder)]
     stories: list[StorySource] = []
-    for child in sorted(folder.iterdir()):
+    for child in sorted(folder.iterdir(), key=natural_key):
         if child.name.startswith("."):
             continue
         if child.is_dir():

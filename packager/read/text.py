@@ -76,7 +76,7 @@ def decode(data: bytes, path: Path) -> SourceText:
         bad_offset = error.start
     text = data.decode("utf-8", errors="replace")
     if _mostly_utf8(text):
-        bad_line = data.count(b"\n", 0, bad_offset) + 1
+        bad_line = len(split_lines(data[:bad_offset].decode("utf-8", errors="replace"))) or 1
         warning = f"{path}:{bad_line}: invalid UTF-8 bytes replaced with U+FFFD"
         return _checked(SourceText(path, split_lines(text), "utf-8", [warning]), path)
     guess = from_bytes(data).best()

@@ -45,7 +45,7 @@ def css_page_size(option: str) -> str:
     match = _CUSTOM_SIZE.match(key)
     if match:
         return f"{match['w']}{match['unit']} {match['h']}{match['unit']}"
-    raise PackagerError(f"unknown page size '{option}' (use a5, a4, letter, 6x9in or e.g. 140x216mm)",
+    raise PackagerError(f"--page-size: unknown size '{option}' (use a5, a4, letter, 6x9in or e.g. 140x216mm)",
                         usage=True)
 
 
@@ -58,6 +58,8 @@ class Theme:
     print_css: str
     roots: list[Path] = field(default_factory=list)  # folders the PDF renderer may read from
     warnings: list[str] = field(default_factory=list)
+    user_css: str = ""  # a user's stylesheet, laid over the theme in both formats
+    user_css_path: Path | None = None  # its relative url()s resolve beside it
 
 
 def load_theme(style: str | None, page_size: str = "a5") -> Theme:
@@ -73,7 +75,7 @@ def load_theme(style: str | None, page_size: str = "a5") -> Theme:
             name = style
     folder = styles_dir() / name
     if not (folder / "theme.css").is_file():
-        raise PackagerError(f"unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
+        raise PackagerError(f"--style: unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
     base = (styles_dir() / "base.css").read_text(encoding="utf-8")
     epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")
     print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
@@ -88,8 +90,8 @@ def load_theme(style: str | None, page_size: str = "a5") -> Theme:
             raise PackagerError(f"cannot read stylesheet: {error}", user_css_path) from None
         if _REMOTE.search(user_css):
             theme.warnings.append(f"{user_css_path}: refers to a remote address; nothing is fetched")
-        theme.epub_css += "\n/* user stylesheet */\n" + user_css
-        theme.print_css += "\n/* user stylesheet */\n" + user_css
+        theme.user_css = user_css
+        theme.user_css_path = user_css_path.resolve()
         theme.roots.append(user_css_path.resolve().parent)
     return theme
 

@@ -50,5 +50,8 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     html = weasyprint.HTML(string=book_html(book, cover, modified), base_url=base_url, url_fetcher=fetcher)
     stylesheets = [weasyprint.CSS(string=theme.epub_css, base_url=base_url, url_fetcher=fetcher),
                    weasyprint.CSS(string=theme.print_css, base_url=base_url, url_fetcher=fetcher)]
+    if theme.user_css_path is not None:
+        stylesheets.append(weasyprint.CSS(string=theme.user_css, base_url=theme.user_css_path.as_uri(),
+                                          url_fetcher=fetcher))
     data = html.write_pdf(stylesheets=stylesheets, uncompressed_pdf=False)
     return PdfResult(data, list(fetcher.refused))
