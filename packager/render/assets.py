@@ -8,8 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from packager.errors import PackagerError
+from packager.model import Span
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 PAGE_SIZES = {"a5": "A5", "a4": "A4", "letter": "letter", "6x9in": "6in 9in"}
@@ -102,6 +104,19 @@ def _series_number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def inline_markup(block) -> Markup:
+    """A block's spans as escaped text with <em> and <strong>: the only markup story text can make."""
+    parts = []
+    for span in block.spans if block.spans is not None else [Span(block.text)]:
+        text = escape(span.text)
+        if span.italic:
+            text = Markup("<em>%s</em>") % text
+        if span.bold:
+            text = Markup("<strong>%s</strong>") % text
+        parts.append(text)
+    return Markup("").join(parts)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Jinja2 with autoescaping on: story text never becomes markup."""
@@ -113,4 +128,5 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["series_number"] = _series_number
+    env.filters["inline"] = inline_markup
     return env

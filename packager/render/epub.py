@@ -148,6 +148,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
         "raise_exceptions": True,
         "epub3_pages": False,
         "landmark_title": "Landmarks",
+        "compresslevel": 0,  # the normalising pass compresses once
     })
     return _normalised_zip(buffer.getvalue(), lang)
 
@@ -177,7 +178,7 @@ def _normalised_zip(data: bytes, lang: str) -> bytes:
                 info.compress_type = zipfile.ZIP_STORED
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, content, compresslevel=9 if name != "mimetype" else None)
+            target.writestr(info, content)
     return out.getvalue()
 
 

@@ -19,8 +19,13 @@ _PATTERNS = [
 ]
 
 
+_MARKS = frozenset("*_/")
+
+
 def parse_emphasis(text: str, italic: bool = False, bold: bool = False) -> list[Span]:
     """Split `text` into spans; emphasis nests (`**bold _and italic_**`)."""
+    if not _MARKS.intersection(text):
+        return [Span(text, italic, bold)] if text else []
     spans: list[Span] = []
     position = 0
     while position < len(text):

@@ -6,7 +6,7 @@ nothing of the story is ever lost.
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
 from typing import Literal
 
 from packager.model import CONFIDENT_NOTE, Block, Book, Endnote
@@ -20,8 +20,11 @@ def is_confident_note(block: Block) -> bool:
 
 
 def apply_notes_mode(book: Book, mode: NotesMode) -> tuple[Book, list[Block]]:
-    """Return a new book with notes handled per `mode`, and the notes taken out of the reading flow."""
-    book = copy.deepcopy(book)
+    """Return a new book with notes handled per `mode`, and the notes taken out of the reading flow.
+    The input book is not changed."""
+    book = replace(book, chapters=[replace(c, blocks=list(c.blocks)) for c in book.chapters],
+                   front_matter=list(book.front_matter), endnotes=list(book.endnotes),
+                   metadata=replace(book.metadata))
     removed: list[Block] = []
     if mode == "keep":
         return book, removed

@@ -14,8 +14,14 @@ def prepare_book(book: Book, notes: NotesMode = "keep", smart_typography: bool =
     """The book as it will be rendered, and the notes removed from the reading flow."""
     book, removed = apply_notes_mode(book, notes)
     fix = smarten if smart_typography else (lambda text: text)
-    for block in _all_blocks(book):
-        block.spans = parse_emphasis(fix(block.text))
+
+    def typeset(block: Block) -> Block:
+        return replace(block, spans=parse_emphasis(fix(block.text)))
+
+    book.front_matter = [typeset(b) for b in book.front_matter]
+    for chapter in book.chapters:
+        chapter.blocks = [typeset(b) for b in chapter.blocks]
+    book.endnotes = [replace(note, block=typeset(note.block)) for note in book.endnotes]
     for chapter in book.chapters:
         if chapter.title:
             chapter.title = fix(strip_markup(chapter.title))
@@ -24,11 +30,3 @@ def prepare_book(book: Book, notes: NotesMode = "keep", smart_typography: bool =
     meta = book.metadata
     book.metadata = replace(meta, title=fix(meta.title) if meta.title else meta.title)
     return book, removed
-
-
-def _all_blocks(book: Book) -> list[Block]:
-    blocks = list(book.front_matter)
-    for chapter in book.chapters:
-        blocks.extend(chapter.blocks)
-    blocks.extend(note.block for note in book.endnotes)
-    return blocks

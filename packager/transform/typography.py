@@ -9,34 +9,51 @@ from typing import Callable
 _ELISIONS = r"(?:tis|twas|twere|twill|em|n|til|till|cause|bout|round|nuff|sup|ello|ere|appen|kay|im|er|ave)"
 
 
+_DOTS_SPACED = re.compile(r"\.\s\.\s\.")
+_EN_DASH = re.compile(r"(?<=\d)--(?=\d)")
+_INNER_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+_ELISION = re.compile(rf"(?<![\w'])'(?={_ELISIONS}\b)", re.IGNORECASE)
+_DECADE = re.compile(r"(?<![\w'])'(?=\d0s\b|\d\d\b)")
+_N_CLOSE = re.compile(r"(?<=\u2019n)'")
+_OPEN_DOUBLE = re.compile(r"(?:^|(?<=[\s(\[{\u2014\u2013/-]))\"")
+_OPEN_SINGLE = re.compile(r"(?:^|(?<=[\s(\[{\u2014\u2013\u201c/-]))'")
+_DOUBLE_AFTER_SINGLE = re.compile(r"(?<=\u2018)\"")
+
+
 def ellipses(text: str) -> str:
     """`...` and `. . .` become a single ellipsis character."""
-    text = re.sub(r"\.\s\.\s\.", "\u2026", text)
-    return re.sub(r"\.{3}", "\u2026", text)
+    if "." not in text:
+        return text
+    return _DOTS_SPACED.sub("\u2026", text).replace("...", "\u2026")
 
 
 def dashes(text: str) -> str:
     """`---` and `--` become an em dash; `--` between digits an en dash (pages 10--12)."""
+    if "--" not in text:
+        return text
     text = text.replace("---", "\u2014")
-    text = re.sub(r"(?<=\d)--(?=\d)", "\u2013", text)
-    return text.replace("--", "\u2014")
+    return _EN_DASH.sub("\u2013", text).replace("--", "\u2014")
 
 
 def apostrophes(text: str) -> str:
     """Apostrophes inside words (`don't`), leading elisions (`'tis`, `'90s`, `rock 'n' roll`) and after
     a plural's s are right single quotes, never opening quotes."""
-    text = re.sub(r"(?<=\w)'(?=\w)", "\u2019", text)
-    text = re.sub(rf"(?<![\w'])'(?={_ELISIONS}\b)", "\u2019", text, flags=re.IGNORECASE)
-    text = re.sub(r"(?<![\w'])'(?=\d0s\b|\d\d\b)", "\u2019", text)
-    return re.sub(r"(?<=\u2019n)'", "\u2019", text)
+    if "'" not in text:
+        return text
+    text = _INNER_APOSTROPHE.sub("\u2019", text)
+    text = _ELISION.sub("\u2019", text)
+    text = _DECADE.sub("\u2019", text)
+    return _N_CLOSE.sub("\u2019", text)
 
 
 def quotes(text: str) -> str:
     """Straight quotes become curly ones: opening at the start, after a space, a bracket, a dash or
     another opening quote; closing everywhere else."""
-    text = re.sub(r"(?:^|(?<=[\s(\[{\u2014\u2013/-]))\"", "\u201c", text)
-    text = re.sub(r"(?:^|(?<=[\s(\[{\u2014\u2013\u201c/-]))'", "\u2018", text)
-    text = re.sub(r"(?<=\u2018)\"", "\u201c", text)
+    if '"' not in text and "'" not in text:
+        return text
+    text = _OPEN_DOUBLE.sub("\u201c", text)
+    text = _OPEN_SINGLE.sub("\u2018", text)
+    text = _DOUBLE_AFTER_SINGLE.sub("\u201c", text)
     return text.replace('"', "\u201d").replace("'", "\u2019")
 
 
