@@ -156,7 +156,9 @@ def looks_like_title_line(text: str) -> bool:
         return False
     if text[0] in "\"'\u201c\u2018([" or text.endswith((".", ",", ";", ":", "!", '"', "\u201d")):
         return False
-    if text.endswith("?") and text[0].islower():
+    if not text[0].isupper() and not text[0].isdigit():
         return False
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and text[0].isupper() or text[0].isdigit()
+    if text.endswith(("?", "!")):  # a question opening the chapter, unless it is set as a title
+        words = [w for w in text.split() if len(w) > 3]
+        return bool(words) and sum(w[0].isupper() for w in words) / len(words) >= 0.6
+    return any(c.isalpha() for c in text)
