@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 _SYMBOLS = set("*~-=_#+\u2022\u00b7\u2014\u2013.:/\\|<>^\u25c6\u25c7\u2756\u00a7\u2605\u2606\u2042\u2051\u2217\u223c")
-_XO = re.compile(r"^[xXoO0-9\W_]+$")
+_XO = re.compile(r"^[xXoO0-9*~\-=_#+.:/\\|<>^\u2022\u00b7]+$")
 _NBSP_LINE = re.compile(r"^[\s\u00a0]*\u00a0[\s\u00a0]*$")
 
 

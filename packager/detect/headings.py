@@ -16,7 +16,7 @@ from packager.detect.numbers import NUMBER, ordinal_to_int, parse_number
 HeadingLevel = Literal["part", "chapter", "front"]
 
 MAX_HEADING_LENGTH = 100
-_SEPARATOR = r"\s*(?:[:.\-\u2013\u2014)]+\s*|\s+(?=[A-Z\"'\u201c\u2018]))"
+_SEPARATOR = r"\s*(?:[:.\-\u2013\u2014)]+\s*|\s+(?-i:(?=[A-Z\"'\u201c\u2018])))"
 
 
 @dataclass(frozen=True)

@@ -144,13 +144,16 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, face: str, box: tuple[int, int],
         font = _font(face, size)
         lines = _wrap(draw, text, font, width)
         step = round(size * leading)
-        if len(lines) * step <= height or size <= smallest:
+        widest_word = max((draw.textlength(w, font=font) for w in text.split(" ")), default=0)
+        # Shrink until it fits, and until no word has to be cut between letters.
+        if (len(lines) * step <= height and widest_word <= width) or size <= smallest:
             break
         size = max(smallest, size - max(2, size // 12))
     keep = max(1, height // step)
     if 1 < len(lines) <= keep:
         # Balance the lines: the narrowest measure with the same line count avoids a lone last word.
-        low, high = 1, width
+        widest_word = max((draw.textlength(w, font=font) for w in text.split(" ")), default=0)
+        low, high = min(width, int(widest_word) + 1), width
         while low < high:
             middle = (low + high) // 2
             if len(_wrap(draw, text, font, middle)) <= len(lines):
