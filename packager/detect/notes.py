@@ -52,3 +52,75 @@ def match_note(text: str, disabled: frozenset[str] = frozenset()) -> NoteMatch |
             if found:
                 return found
     return None
+
+
+# Phrases in which a writer talks to readers about the writing, weighted: strong cues rarely occur in
+# story prose, weak ones only count together.
+_STRONG_CUES = [
+    r"\bthis (?:chapter|story|fic|fanfic|one-?shot|update)\b", r"\bnext (?:chapter|update|installment)\b",
+    r"\bprevious chapter\b", r"\blast chapter\b", r"\bread (?:and|&) review\b", r"\bR ?& ?R\b",
+    r"\breviewers\b", r"\bplease review\b", r"\b(?:leave|drop|send|for) (?:a |me a |some |the |all the |your )?reviews?\b",
+    r"\breviews? (?:please|and|are)\b", r"\b(?:slow|quick|next|new|last|late) updates?\b", r"\bupdat(?:ed|ing) (?:this|soon|more|again)\b", r"\bbeta(?:-?read|ed| reader)?\b",
+    r"\b(?:thanks|thank you) (?:for reading|to (?:all|everyone|my)|so much for|for (?:the|all) (?:reviews|comments|follows|favou?rites|kudos|support))",
+    r"\bhope (?:you|y'all|everyone)(?: all| guys)? (?:enjoy|like|liked|enjoyed)",
+    r"\bsee (?:you|y'all) (?:next|soon|all|later|in)\b", r"\buntil next time\b", r"\bstay tuned\b",
+    r"\bdisclaimer\b", r"\b(?:do not|don't|doesn't|does not) own\b", r"\bfan ?fic(?:tion)?\b",
+    r"\bauthor'?s? note\b", r"\bmy readers\b", r"\bdear readers\b", r"\bcliff-?hanger\b", r"\bhiatus\b",
+    r"\b(?:sorry|apologies) (?:for|about) (?:the|this) (?:wait|delay|late|long)",
+    r"\b(?:ao3|ffn|fanfiction\.net|wattpad|tumblr|patreon|discord)\b", r"\bkudos\b",
+    r"\b(?:leave|drop) (?:a|me a) (?:comment|review|note)\b", r"\bforgot about this story\b",
+    r"\bmy (?:other )?(?:stories|fics)\b", r"\bposted\b", r"\bupload(?:ed|ing)?\b",
+]
+_WEAK_CUES = [
+    r"\bI (?:wrote|write|am writing|was writing|have been writing)\b", r"\bwriting\b", r"\bchapters?\b",
+    r"\bstor(?:y|ies)\b", r"\breaders?\b", r"\benjoy(?:ed)?\b", r"\b(?:life|school|work|college) (?:has been|keeps|got)\b",
+    r"\bglad to\b", r"\bquality\b", r"\b(?:you|y'all) guys\b", r"\bhopefully\b", r"\blet me know\b",
+    r"\bplot\b", r"\bcharacters?\b", r"\bfeedback\b", r"\bcomments?\b", r"\bsequel\b", r"\bprompt\b",
+    r"\bchallenge\b", r"\bcanon\b", r"\bOOC\b", r"\bAU\b", r"\bthe ending\b", r"\bto your liking\b",
+    r"\bwhether it was for better or worse\b", r"\bpairing\b",
+]
+_STRONG = [re.compile(p, re.IGNORECASE) for p in _STRONG_CUES]
+_WEAK = [re.compile(p, re.IGNORECASE if not p.endswith(r"AU\b") and "OOC" not in p else 0) for p in _WEAK_CUES]
+_DIALOGUE = re.compile(r"^\s*[\"\u201c\u201d]")
+_LEGEND = re.compile(
+    r"^\s*[\"'\u201c\u2018*_\[(<~-]+[^\"\u201d]{1,60}?[\"'\u201d\u2019*_\])>~-]+\s*[:=\-]?\s*[\w\s/,'-]{0,40}$")
+_LEGEND_WORDS = re.compile(r"\b(?:speak|speech|speaking|talk|talking|thoughts?|thinking|telepathy|telepathic|"
+                           r"flashbacks?|jutsu|technique|demonic|demon|bijuu|beast|inner|mind|sign(?:ing| language)?|"
+                           r"text(?:ing)?|writing|letters?|emphasis|yelling|shouting|whisper(?:ing)?|parseltongue|"
+                           r"language|translation|radio|phone)\b", re.IGNORECASE)
+
+
+MAX_UNMARKED_NOTE_WORDS = 150  # a long unmarked paragraph is story, whatever words it uses
+
+
+def note_cues(text: str) -> tuple[int, int, list[str]]:
+    """How strongly a paragraph reads as the writer talking to readers: the strong and the weak cues
+    it holds. Dialogue (a paragraph opening with a quotation mark) and long paragraphs are story."""
+    if _DIALOGUE.match(text) or len(text.split()) > MAX_UNMARKED_NOTE_WORDS:
+        return 0, 0, []
+    strong = [m.group(0) for m in (p.search(text) for p in _STRONG) if m]
+    weak = [m.group(0) for m in (p.search(text) for p in _WEAK) if m]
+    return len(strong), len(weak), strong + weak
+
+
+def formatting_legend(text: str) -> bool:
+    """`"speech"`, `'thoughts'`, `"Tailed Beast/Demonic speak"`: a key to the story's typography, which
+    belongs to the note beside it."""
+    text = text.strip()
+    return len(text) <= 80 and bool(_LEGEND.match(text)) and bool(_LEGEND_WORDS.search(text))
+
+
+def judge_edge_run(strong: int, weak: int, separated: bool) -> float | None:
+    """The confidence that a run of paragraphs at a chapter edge is an author's note, from its cues and
+    whether a wider gap (or a break) sets it apart from the story; None when it reads as story.
+    Below CONFIDENT the run is kept as story and `inspect` lists it as a possible note."""
+    points = 2 * strong + weak
+    if separated and strong >= 1 and points >= 3:
+        return 0.9
+    if separated and strong >= 1:
+        return 0.8
+    if strong >= 2:
+        return 0.8
+    if points >= 3 or (separated and points >= 2):
+        return 0.5
+    return None

@@ -121,8 +121,12 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     first_heading = next((h.index for h in headings if h.role in ("chapter", "part", "front")), None)
     front_end = first_heading if first_heading is not None else start_index
     contents = {h.index for h in headings if h.role == "contents"}
-    for i in range(start_index, front_end if headings and first_heading is not None else start_index):
-        reading.front.append(_front_block(units[i], i in contents, bool(gutenberg), name, disabled))
+    front = [i for i in range(start_index, front_end if first_heading is not None else start_index)]
+    front_notes = {} if gutenberg or "edge_content" in options.disabled_rules else _judge(
+        units, _notelike_prefix(units, [i for i in front if i not in contents], disabled), True, disabled)
+    for i in front:
+        reading.front.append(_front_block(units[i], i in contents, bool(gutenberg), name, disabled,
+                                          front_notes.get(i)))
 
     story_headings = [h for h in headings if h.role in ("chapter", "part", "front")]
     if not story_headings:
@@ -171,6 +175,8 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
         confirms = following is not None and (
             1 in heading_of or frontmatter.by_line(following.text) is not None
             or frontmatter.downloader_field(following.text) is not None
+            or (has_headings and (notes.match_note(following.text) is not None
+                                  or notes.note_cues(following.text)[0] > 0))
             or (not has_headings and len(units) >= 4 and following.gap_before >= 1))
         if confirms:
             reading.meta["title"] = first.text.strip().strip("*_").strip()
@@ -270,20 +276,23 @@ def _heading_block(heading: _Heading, units: list[Unit], name: str | None) -> Bl
 
 
 def _front_block(unit: Unit, is_contents: bool, gutenberg: bool, name: str | None,
-                 disabled: frozenset[str]) -> Block:
+                 disabled: frozenset[str], edge_note: notes.NoteMatch | None = None) -> Block:
     if is_contents:
         return Block("metadata", (unit.first, unit.last), unit.text, name, "contents_list",
                      reason="a heading with no text under it, as in a contents list")
     if breaks.symbol_line(unit.raw[0]):
         return Block("scene_break", (unit.first, unit.last), unit.text, name, "symbol_line")
-    note = notes.match_note(unit.text, disabled)
-    if note:
+    note = edge_note or notes.match_note(unit.text, disabled)
+    if note and note.confidence >= notes.CONFIDENT:
         return Block("note", (unit.first, unit.last), unit.text, name, note.rule, note.confidence,
                      note.reason, note.note_kind)
     if gutenberg:
         return Block("metadata", (unit.first, unit.last), unit.text, name, "gutenberg_title_page",
                      reason="title-page text of a Project Gutenberg edition")
-    return Block("paragraph", (unit.first, unit.last), unit.text, name, quote=_is_quote(unit))
+    block = Block("paragraph", (unit.first, unit.last), unit.text, name, quote=_is_quote(unit))
+    if note:
+        block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
+    return block
 
 
 def _is_quote(unit: Unit) -> bool:
@@ -299,6 +308,7 @@ def _paragraph_text(unit: Unit) -> str:
 def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str | None,
                  disabled: frozenset[str], contents: set[int]) -> list[Block]:
     """Paragraphs, notes and breaks of one chapter body, with notes found at its edges."""
+    edge = {} if "edge_content" in disabled else _edge_notes(body, units, usual_gap, disabled)
     blocks: list[Block] = []
     for position, i in enumerate(body):
         unit = units[i]
@@ -314,15 +324,112 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
         if unit.single_line and breaks.symbol_line(unit.raw[0]) and "symbol_line" not in disabled:
             blocks.append(Block("scene_break", (unit.first, unit.last), unit.text.strip(), name, "symbol_line"))
             continue
-        note = notes.match_note(unit.text, disabled)
-        if note:
+        note = edge.get(i) or notes.match_note(unit.text, disabled)
+        if note and note.confidence >= notes.CONFIDENT:
             blocks.append(Block("note", (unit.first, unit.last), unit.text, name, note.rule, note.confidence,
                                 note.reason, note.note_kind))
             continue
-        blocks.append(Block("paragraph", (unit.first, unit.last), _paragraph_text(unit), name,
-                            quote=_is_quote(unit)))
+        block = Block("paragraph", (unit.first, unit.last), _paragraph_text(unit), name, quote=_is_quote(unit))
+        if note:  # unsure: kept as story, and `inspect` says why it might be a note
+            block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
+        blocks.append(block)
     _drop_edge_breaks(blocks)
     return blocks
+
+
+MAX_EDGE_NOTE_PARAGRAPHS = 6
+
+
+def _segments(body: list[int], units: list[Unit], usual_gap: int) -> list[list[int]]:
+    """Runs of a chapter's paragraphs between wider gaps and symbol breaks."""
+    segments: list[list[int]] = [[]]
+    for position, i in enumerate(body):
+        unit = units[i]
+        if unit.single_line and breaks.symbol_line(unit.raw[0]):
+            segments.append([])
+            continue
+        if position > 0 and unit.gap_before > usual_gap and segments[-1]:
+            segments.append([])
+        segments[-1].append(i)
+    return [segment for segment in segments if segment]
+
+
+def _edge_notes(body: list[int], units: list[Unit], usual_gap: int,
+                disabled: frozenset[str]) -> dict[int, notes.NoteMatch]:
+    """Notes at the start and end of a chapter, marked or not (rule `edge_content`): runs of paragraphs
+    at the edge whose words are the writer talking to readers, with a formatting legend beside them
+    (rule `formatting_legend`). A run set apart from the story by a wider gap is surer. Scanning stops
+    at the first paragraph that reads as story."""
+    segments = _segments(body, units, usual_gap)
+    found: dict[int, notes.NoteMatch] = {}
+    for k, segment in enumerate(segments[:3]):  # leading runs
+        run = _notelike_prefix(units, segment, disabled)
+        whole = len(run) == len(segment) and k + 1 < len(segments)
+        found.update(_judge(units, run, separated=whole, disabled=disabled))
+        if not whole:
+            break
+    for k, segment in enumerate(list(reversed(segments))[:3]):  # trailing runs
+        run = list(reversed(_notelike_prefix(units, list(reversed(segment)), disabled)))
+        if not run or any(i in found for i in run):
+            break
+        whole = len(run) == len(segment) and k + 1 < len(segments)
+        found.update(_judge(units, run, separated=whole, disabled=disabled))
+        if not whole:
+            break
+    return found
+
+
+def _notelike(units: list[Unit], i: int, disabled: frozenset[str]) -> bool:
+    text = units[i].text
+    if frontmatter.story_closer(text) or frontmatter.dateline(text):
+        return False
+    if notes.match_note(text, disabled) or notes.formatting_legend(text):
+        return True
+    strong, weak, _ = notes.note_cues(text)
+    return strong + weak > 0
+
+
+def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: frozenset[str]) -> list[int]:
+    run: list[int] = []
+    for i in ordered[:MAX_EDGE_NOTE_PARAGRAPHS]:
+        if not _notelike(units, i, disabled):
+            break
+        run.append(i)
+    return run
+
+
+def _judge(units: list[Unit], run: list[int], separated: bool,
+           disabled: frozenset[str]) -> dict[int, notes.NoteMatch]:
+    """Name every paragraph of a note-like run at a chapter edge, with the run's confidence."""
+    if not run:
+        return {}
+    marked = {i: notes.match_note(units[i].text, disabled) for i in run}
+    legends = {i for i in run if not marked[i] and "formatting_legend" not in disabled
+               and notes.formatting_legend(units[i].text)}
+    strong = weak = 0
+    cues: set[str] = set()
+    for i in run:
+        if marked[i]:
+            strong += 2
+        elif i not in legends:
+            s, w, found = notes.note_cues(units[i].text)
+            strong, weak = strong + s, weak + w
+            cues.update(c.lower() for c in found)
+    confidence = notes.judge_edge_run(strong, weak, separated)
+    if confidence is None:
+        return {}
+    where = "set apart by a wider gap at the chapter's edge" if separated else "at the chapter's edge"
+    kind = next((m.note_kind for m in marked.values() if m), "author_note")
+    result: dict[int, notes.NoteMatch] = {}
+    for i in run:
+        if marked[i]:
+            result[i] = marked[i]
+        elif i in legends:
+            result[i] = notes.NoteMatch("formatting_legend", kind, confidence, f"a formatting legend, {where}")
+        else:
+            reason = f"the writer talking to readers ({', '.join(sorted(cues)[:4])}), {where}"
+            result[i] = notes.NoteMatch("edge_content", kind, confidence, reason)
+    return result
 
 
 def _drop_edge_breaks(blocks: list[Block]) -> None:
