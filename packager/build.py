@@ -38,6 +38,8 @@ class BuildOptions:
     cover: str | None = None
     page_size: str | None = None
     smart_typography: bool = True
+    keep_licence: bool | None = None
+    scene_break: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,10 +96,14 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
     if notes_mode not in NOTES_MODES:
         raise PackagerError(f"unknown notes mode '{notes_mode}' (keep, strip or endnotes)", usage=True)
     theme: Theme = load_theme(_setting(options.style, story, "style", "") or None,
-                              _setting(options.page_size, story, "page_size", "a5"))
+                              _setting(options.page_size, story, "page_size", "a5"),
+                              _setting(options.scene_break, story, "scene_break", "") or None)
     warnings.extend(theme.warnings)
     cover = resolve_cover(story, options.cover)
-    book, removed = prepare_book(story.book, notes_mode, options.smart_typography)  # type: ignore[arg-type]
+    keep_licence = options.keep_licence if options.keep_licence is not None else \
+        bool(story.sidecar.options.get("keep_licence", False))
+    book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
+                                 story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
     modified = source_date(story)
 

@@ -72,6 +72,10 @@ def build(
     language: Optional[str] = typer.Option(None, "--language", help="Language code, e.g. en, fr."),
     page_size: Optional[str] = typer.Option(None, "--page-size",
                                             help="PDF page size: a5 (default), 6x9in, a4, letter."),
+    scene_break: Optional[str] = typer.Option(None, "--scene-break", help="Scene-break ornament: a text "
+                                              "such as '~ ~ ~', or 'rule' for a plain rule."),
+    keep_licence: Optional[bool] = typer.Option(None, "--keep-licence/--drop-licence",
+                                                help="Keep a Project Gutenberg licence as back matter."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Stories built at once."),
     smart_typography: bool = typer.Option(True, "--smart-typography/--no-smart-typography",
                                           help="Curly quotes, real dashes and ellipses."),
@@ -81,7 +85,8 @@ def build(
     try:
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
-            page_size=page_size, smart_typography=smart_typography,
+            page_size=page_size, smart_typography=smart_typography, keep_licence=keep_licence,
+            scene_break=scene_break,
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from packager.detect import detect_book
-from packager.detect.structure import DetectOptions, SourceFile
+from packager.detect.options import DetectOptions
+from packager.detect.structure import SourceFile
+from packager.rules import RULE_NAMES
 from packager.errors import PackagerError
 from packager.model import Book
-from packager.read.sidecar import Sidecar, load_sidecar
+from packager.read.sidecar import Sidecar, detect_options as sidecar_detect_options, load_sidecar
 from packager.read.sources import StorySource
 from packager.read.text import read_text_file
 
@@ -29,6 +31,7 @@ class Story:
     book: Book
     sidecar: Sidecar
     warnings: list[str] = field(default_factory=list)
+    detect_options: DetectOptions = field(default_factory=DetectOptions)
 
     @property
     def slug(self) -> str:
@@ -55,10 +58,10 @@ def stable_identifier(title: str, authors: list[str]) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
 
 
-def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
-               detect_options: DetectOptions = DetectOptions()) -> Story:
+def load_story(source: StorySource, overrides: dict[str, Any] | None = None) -> Story:
     """Read, detect and merge metadata for one story. `overrides` are command-line metadata values."""
     sidecar = load_sidecar(source.sidecar)
+    detect_options = DetectOptions(**sidecar_detect_options(sidecar, RULE_NAMES))
     warnings = list(sidecar.warnings)
     files = []
     for path in source.files:
@@ -72,7 +75,7 @@ def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
     if not book.chapters:
         raise PackagerError("no story text found (only headers or notes)", source.path)
     _merge_metadata(book, source, sidecar.metadata, overrides or {})
-    return Story(source, book, sidecar, warnings)
+    return Story(source, book, sidecar, warnings, detect_options)
 
 
 def _merge_metadata(book: Book, source: StorySource, sidecar: dict[str, Any], cli: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 from packager.detect.numbers import NUMBER, ordinal_to_int, parse_number
+from packager.detect.options import DetectOptions
 
 HeadingLevel = Literal["part", "chapter", "front"]
 
@@ -134,13 +135,33 @@ HEADING_RULES: dict[str, Callable[[str], HeadingMatch | None]] = {
 }
 
 
-def match_heading(line: str, disabled: frozenset[str] = frozenset()) -> HeadingMatch | None:
-    """The first rule that reads `line` as a heading. Long lines and sentences are never headings."""
+def sidecar_heading(text: str, pattern: re.Pattern[str]) -> HeadingMatch | None:
+    """A heading pattern from the sidecar; its named groups `number` and `title` are read when present."""
+    match = pattern.search(text)
+    if not match:
+        return None
+    groups = match.groupdict()
+    number = parse_number(groups["number"]) if groups.get("number") else None
+    title = _clean_title(groups.get("title")) if "title" in groups else None
+    label = text.strip() if title is None and number is None else None
+    if title is None and number is None:
+        title = _clean_title(text)
+    return HeadingMatch("chapter", label if title is None else None, number, title, "sidecar_heading_pattern",
+                        "sidecar")
+
+
+def match_heading(line: str, options: DetectOptions = DetectOptions()) -> HeadingMatch | None:
+    """The first rule that reads `line` as a heading: the sidecar's patterns, then the built-in rules
+    not turned off. Long lines and sentences are never headings."""
     text = line.strip()
     if not text or len(text) > MAX_HEADING_LENGTH:
         return None
+    for pattern in options.heading_patterns:
+        found = sidecar_heading(text, pattern)
+        if found:
+            return found
     for name, rule in HEADING_RULES.items():
-        if name in disabled:
+        if name in options:
             continue
         found = rule(text)
         if found:

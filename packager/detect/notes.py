@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from packager.detect.options import DetectOptions
 from packager.model import CONFIDENT_NOTE as CONFIDENT  # noqa: F401  (re-exported for the rules)
 
 
@@ -45,9 +46,22 @@ def explicit_marker(text: str) -> NoteMatch | None:
 NOTE_RULES = {"explicit_marker": explicit_marker}
 
 
-def match_note(text: str, disabled: frozenset[str] = frozenset()) -> NoteMatch | None:
+def never_note(text: str, options: DetectOptions = DetectOptions()) -> bool:
+    """The sidecar's `never_note_patterns`: text the user says is story, whatever it looks like."""
+    return any(pattern.search(text) for pattern in options.never_note_patterns)
+
+
+def match_note(text: str, options: DetectOptions = DetectOptions()) -> NoteMatch | None:
+    """The first rule that reads a paragraph as a note: the sidecar's patterns, then the built-in rules
+    not turned off."""
+    if never_note(text, options):
+        return None
+    for pattern in options.note_patterns:
+        if pattern.search(text):
+            return NoteMatch("sidecar_note_pattern", "author_note", 0.95,
+                             f"matches the sidecar's note pattern {pattern.pattern!r}")
     for name, rule in NOTE_RULES.items():
-        if name not in disabled:
+        if name not in options:
             found = rule(text)
             if found:
                 return found

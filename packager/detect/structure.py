@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from packager.detect import breaks, frontmatter, notes
 from packager.detect.headings import HeadingMatch, looks_like_title_line, match_heading
+from packager.detect.options import DetectOptions
 from packager.detect.paragraphs import Unit, build_units
 from packager.model import Block, Book, Chapter, Metadata
 
@@ -24,14 +25,6 @@ class SourceFile:
     lines: list[str]
     name: str | None = None
     markdown: bool = False
-
-
-@dataclass(frozen=True)
-class DetectOptions:
-    """User overrides of detection; `disabled_rules` turns named rules off."""
-
-    disabled_rules: frozenset[str] = frozenset()
-    keep_licence: bool = False
 
 
 @dataclass
@@ -75,6 +68,10 @@ def detect_book(files: list[SourceFile], options: DetectOptions = DetectOptions(
         back.extend(reading.back)
         for key, value in reading.meta.items():
             meta.setdefault(key, value)
+    for position, title in options.chapter_titles:
+        if 1 <= position <= len(chapters):
+            chapters[position - 1].title = title
+            chapters[position - 1].rule = f"{chapters[position - 1].rule}+sidecar_title"
     metadata = Metadata(
         title=meta.get("title") or fallback_title,
         authors=[meta["author"]] if meta.get("author") else [],
@@ -109,7 +106,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     units = build_units(body_lines, offset, markdown=source.markdown)
     if not units:
         return reading
-    disabled = options.disabled_rules
+    disabled = options
     heading_of = {i: h for i, u in enumerate(units) if u.single_line
                   and not breaks.symbol_line(u.raw[0]) and (h := match_heading(u.text, disabled))}
     start_index = 0
@@ -199,7 +196,7 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
 
 
 def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], start: int,
-                      disabled: frozenset[str]) -> list[_Heading]:
+                      disabled: DetectOptions) -> list[_Heading]:
     """Decide which heading candidates are chapters, parts, front-matter sections or contents entries."""
     candidates = {i: h for i, h in heading_of.items() if i >= start}
     worded = any(h.rule != "bare_numeral" for h in candidates.values())
@@ -276,7 +273,7 @@ def _heading_block(heading: _Heading, units: list[Unit], name: str | None) -> Bl
 
 
 def _front_block(unit: Unit, is_contents: bool, gutenberg: bool, name: str | None,
-                 disabled: frozenset[str], edge_note: notes.NoteMatch | None = None) -> Block:
+                 disabled: DetectOptions, edge_note: notes.NoteMatch | None = None) -> Block:
     if is_contents:
         return Block("metadata", (unit.first, unit.last), unit.text, name, "contents_list",
                      reason="a heading with no text under it, as in a contents list")
@@ -306,7 +303,7 @@ def _paragraph_text(unit: Unit) -> str:
 
 
 def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str | None,
-                 disabled: frozenset[str], contents: set[int]) -> list[Block]:
+                 disabled: DetectOptions, contents: set[int]) -> list[Block]:
     """Paragraphs, notes and breaks of one chapter body, with notes found at its edges."""
     edge = {} if "edge_content" in disabled else _edge_notes(body, units, usual_gap, disabled)
     blocks: list[Block] = []
@@ -355,7 +352,7 @@ def _segments(body: list[int], units: list[Unit], usual_gap: int) -> list[list[i
 
 
 def _edge_notes(body: list[int], units: list[Unit], usual_gap: int,
-                disabled: frozenset[str]) -> dict[int, notes.NoteMatch]:
+                disabled: DetectOptions) -> dict[int, notes.NoteMatch]:
     """Notes at the start and end of a chapter, marked or not (rule `edge_content`): runs of paragraphs
     at the edge whose words are the writer talking to readers, with a formatting legend beside them
     (rule `formatting_legend`). A run set apart from the story by a wider gap is surer. Scanning stops
@@ -379,9 +376,9 @@ def _edge_notes(body: list[int], units: list[Unit], usual_gap: int,
     return found
 
 
-def _notelike(units: list[Unit], i: int, disabled: frozenset[str]) -> bool:
+def _notelike(units: list[Unit], i: int, disabled: DetectOptions) -> bool:
     text = units[i].text
-    if frontmatter.story_closer(text) or frontmatter.dateline(text):
+    if frontmatter.story_closer(text) or frontmatter.dateline(text) or notes.never_note(text, disabled):
         return False
     if notes.match_note(text, disabled) or notes.formatting_legend(text):
         return True
@@ -389,7 +386,7 @@ def _notelike(units: list[Unit], i: int, disabled: frozenset[str]) -> bool:
     return strong + weak > 0
 
 
-def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: frozenset[str]) -> list[int]:
+def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: DetectOptions) -> list[int]:
     run: list[int] = []
     for i in ordered[:MAX_EDGE_NOTE_PARAGRAPHS]:
         if not _notelike(units, i, disabled):
@@ -399,7 +396,7 @@ def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: frozenset[
 
 
 def _judge(units: list[Unit], run: list[int], separated: bool,
-           disabled: frozenset[str]) -> dict[int, notes.NoteMatch]:
+           disabled: DetectOptions) -> dict[int, notes.NoteMatch]:
     """Name every paragraph of a note-like run at a chapter edge, with the run's confidence."""
     if not run:
         return {}
@@ -446,7 +443,7 @@ def _drop_edge_breaks(blocks: list[Block]) -> None:
 
 
 def _chapter(heading: _Heading | None, body: list[int], units: list[Unit], usual_gap: int, name: str | None,
-             disabled: frozenset[str], part: str | None, contents: set[int]) -> Chapter:
+             disabled: DetectOptions, part: str | None, contents: set[int]) -> Chapter:
     blocks = []
     if heading is not None:
         blocks.append(_heading_block(heading, units, name))

@@ -15,7 +15,8 @@ METADATA_KEYS = {
     "title", "author", "authors", "language", "description", "subjects", "series", "series_index",
     "publisher", "source", "rights", "date", "identifier",
 }
-OPTION_KEYS = {"cover", "style", "notes", "page_size"}
+OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence"}
+DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Sidecar:
     path: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    detect: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -43,6 +45,12 @@ def load_sidecar(path: Path | None) -> Sidecar:
     for key, value in data.items():
         if key in METADATA_KEYS:
             sidecar.metadata[key] = value
+        elif key == "detect" and isinstance(value, dict):
+            for detect_key, detect_value in value.items():
+                if detect_key in DETECT_KEYS:
+                    sidecar.detect[detect_key] = detect_value
+                else:
+                    sidecar.warnings.append(f"{path}: unknown key 'detect.{detect_key}' ignored")
         elif key in OPTION_KEYS:
             sidecar.options[key] = path.parent / value if key == "cover" and value not in ("auto", "none") \
                 else value
@@ -69,3 +77,41 @@ def _check_types(sidecar: Sidecar, path: Path) -> None:
             raise PackagerError(f"'{key}' must be a string", path)
     if "date" in meta:
         meta["date"] = str(meta["date"])
+
+
+def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
+    """The `[detect]` table as keyword arguments for DetectOptions, patterns compiled; a bad pattern
+    is an error naming the sidecar, an unknown rule name a warning."""
+    table = sidecar.detect
+    path = sidecar.path
+
+    def patterns(key: str) -> tuple[re.Pattern[str], ...]:
+        values = table.get(key, [])
+        if isinstance(values, str):
+            values = [values]
+        compiled = []
+        for value in values:
+            try:
+                compiled.append(re.compile(str(value)))
+            except re.error as error:
+                raise PackagerError(f"detect.{key}: bad pattern {value!r}: {error}", path) from None
+        return tuple(compiled)
+
+    disabled = table.get("disable", [])
+    disabled = [disabled] if isinstance(disabled, str) else list(disabled)
+    for name in disabled:
+        if name not in known_rules:
+            sidecar.warnings.append(f"{path}: detect.disable names no rule '{name}' "
+                                    f"(rules: {', '.join(sorted(known_rules))})")
+    titles = []
+    for position, title in (table.get("chapter_titles") or {}).items():
+        if not str(position).isdigit():
+            raise PackagerError(f"detect.chapter_titles: '{position}' is not a chapter number", path)
+        titles.append((int(position), str(title)))
+    return {
+        "disabled_rules": frozenset(disabled),
+        "heading_patterns": patterns("heading_patterns"),
+        "note_patterns": patterns("note_patterns"),
+        "never_note_patterns": patterns("never_note_patterns"),
+        "chapter_titles": tuple(sorted(titles)),
+    }

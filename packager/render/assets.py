@@ -64,8 +64,9 @@ class Theme:
     user_css_path: Path | None = None  # its relative url()s resolve beside it
 
 
-def load_theme(style: str | None, page_size: str = "a5") -> Theme:
-    """`style` is a theme name from styles/ or a path to a user's .css laid over the default theme."""
+def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None) -> Theme:
+    """`style` is a theme name from styles/ or a path to a user's .css laid over the default theme;
+    `scene_break` replaces the theme's ornament with a text of the user's, or `rule` for a plain rule."""
     user_css_path: Path | None = None
     name = "classic"
     if style:
@@ -80,6 +81,8 @@ def load_theme(style: str | None, page_size: str = "a5") -> Theme:
         raise PackagerError(f"--style: unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
     base = (styles_dir() / "base.css").read_text(encoding="utf-8")
     epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")
+    if scene_break:
+        epub_css += "\n" + environment().get_template("scene-break.css.j2").render(ornament=scene_break)
     print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
     if (folder / "print.css").is_file():
         print_css += "\n" + (folder / "print.css").read_text(encoding="utf-8")
@@ -96,6 +99,11 @@ def load_theme(style: str | None, page_size: str = "a5") -> Theme:
         theme.user_css_path = user_css_path.resolve()
         theme.roots.append(user_css_path.resolve().parent)
     return theme
+
+
+def _css_string(text: str) -> str:
+    """Text safe inside a CSS string: quotes, backslashes and line ends escaped."""
+    return "".join(f"\\{ord(c):x} " if c in '"\\\n\r<>' else c for c in text)
 
 
 def _series_number(value: float | None) -> str:
@@ -129,4 +137,5 @@ def environment() -> jinja2.Environment:
     )
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
+    env.filters["css_string"] = _css_string
     return env

@@ -121,7 +121,11 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     backlinks = {i: f for i, f in chapter_files.items()} | {-1: None}
     for entry in sequence:
         if entry.kind == "front":
-            body = env.get_template("front.xhtml.j2").render(blocks=front_blocks(book), heading=entry.title)
+            body = env.get_template("front.xhtml.j2").render(blocks=front_blocks(book), heading=entry.title,
+                                                              anchor=entry.anchor, partition="frontmatter")
+        elif entry.kind == "back":
+            body = env.get_template("front.xhtml.j2").render(blocks=book.back_matter, heading=entry.title,
+                                                              anchor=entry.anchor, partition="backmatter")
         elif entry.kind == "part":
             body = env.get_template("part.xhtml.j2").render(anchor=entry.anchor, title=entry.title)
         elif entry.kind == "chapter":

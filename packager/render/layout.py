@@ -75,4 +75,8 @@ def plan(book: Book) -> tuple[list[Entry], list[Entry]]:
         entry = Entry("endnotes", "endnotes", "Author’s Notes")
         sequence.append(entry)
         outline.append(entry)
+    if book.back_matter:
+        entry = Entry("back", "licence", "Licence")
+        sequence.append(entry)
+        outline.append(entry)
     return sequence, outline

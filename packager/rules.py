@@ -1,0 +1,10 @@
+"""Every named rule a user can turn off with `[detect] disable = [...]` in a sidecar."""
+
+from packager.detect.headings import HEADING_RULES
+from packager.detect.notes import NOTE_RULES
+from packager.transform.typography import TYPOGRAPHY_RULES
+
+RULE_NAMES: set[str] = (
+    set(HEADING_RULES) | set(NOTE_RULES) | set(TYPOGRAPHY_RULES)
+    | {"edge_content", "formatting_legend", "symbol_line", "blank_gap", "dateline", "title_on_next_line"}
+)
