@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from packager.detect import breaks, frontmatter, notes
-from packager.detect.headings import HeadingMatch, looks_like_title_line, match_heading
+from packager.detect.headings import HeadingMatch, bare_numeral, looks_like_title_line, match_heading
 from packager.detect.options import DetectOptions
 from packager.detect.paragraphs import Unit, build_units
 from packager.model import Block, Book, Chapter, Metadata
@@ -32,6 +32,11 @@ class _Heading:
     index: int  # position in the unit list
     match: HeadingMatch
     title_unit: int | None = None  # a title standing on the line after a bare `Chapter 7`
+    index_unit: int | None = None  # the same heading given just before, as an index line (`1. Title`)
+
+    @property
+    def start(self) -> int:
+        return self.index_unit if self.index_unit is not None else self.index
     has_body: bool = False
     role: str = "chapter"  # chapter | part | contents | front
 
@@ -133,7 +138,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
         return reading
     part: str | None = None
     for k, heading in enumerate(story_headings):
-        stop = story_headings[k + 1].index if k + 1 < len(story_headings) else len(units)
+        stop = story_headings[k + 1].start if k + 1 < len(story_headings) else len(units)
         body_start = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
         body = list(range(body_start, stop))
         if heading.role == "part":
@@ -214,8 +219,16 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
                     and (after is None or after.gap_before >= 1) and unit.gap_before >= 1 \
                     and "title_on_next_line" not in disabled:
                 heading.title_unit = nxt
+    for heading in headings:
+        previous = heading.index - 1
+        if previous >= start and heading.match.rule != "bare_numeral" and "duplicate_heading" not in disabled \
+                and (previous not in candidates or candidates[previous].rule == "bare_numeral") \
+                and _same_heading(units[previous], heading.match, disabled):
+            heading.index_unit = previous
+    absorbed = {h.index_unit for h in headings if h.index_unit is not None}
+    headings = [h for h in headings if h.index not in absorbed]
     for k, heading in enumerate(headings):
-        stop = headings[k + 1].index if k + 1 < len(headings) else len(units)
+        stop = headings[k + 1].start if k + 1 < len(headings) else len(units)
         first_body = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
         heading.has_body = any(not breaks.symbol_line(units[i].raw[0]) for i in range(first_body, stop))
     for k, heading in enumerate(headings):
@@ -246,6 +259,22 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
     return headings
 
 
+def _same_heading(unit: Unit, heading: HeadingMatch, options: DetectOptions) -> bool:
+    """Rule `duplicate_heading`: the heading given twice, an index line (`1. The Beginning`) right
+    before `Chapter 1: The Beginning`; both lines make one heading."""
+    if not unit.single_line:
+        return False
+    index = bare_numeral(unit.text.strip())
+    if index is not None and index.number == heading.number and (index.title is None or heading.title is None
+                                                                  or _squash(index.title) == _squash(heading.title)):
+        return True
+    return heading.title is not None and _squash(unit.text) == _squash(heading.title)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", "", text).lower()
+
+
 def _numerals_that_continue(candidates: dict[int, HeadingMatch]) -> dict[int, HeadingMatch]:
     """In a book with worded headings, a bare numeral is a sub-section (`I.` inside an adventure) unless
     it carries a title and continues the chapter numbering (`VII. THE BLUE CARBUNCLE` after
@@ -265,10 +294,11 @@ def _numerals_that_continue(candidates: dict[int, HeadingMatch]) -> dict[int, He
 
 
 def _heading_block(heading: _Heading, units: list[Unit], name: str | None) -> Block:
-    first = units[heading.index]
-    last = units[heading.title_unit] if heading.title_unit is not None else first
-    text = first.text if heading.title_unit is None else f"{first.text}\n{last.text}"
-    rule = heading.match.rule + ("+title_on_next_line" if heading.title_unit is not None else "")
+    first = units[heading.start]
+    last = units[heading.title_unit] if heading.title_unit is not None else units[heading.index]
+    text = "\n".join(units[i].text for i in (heading.index_unit, heading.index, heading.title_unit) if i is not None)
+    rule = heading.match.rule + ("+title_on_next_line" if heading.title_unit is not None else "") \
+        + ("+duplicate_heading" if heading.index_unit is not None else "")
     return Block("heading", (first.first, last.last), text, name, rule)
 
 
