@@ -13,9 +13,11 @@ _NBSP_LINE = re.compile(r"^[\s\u00a0]*\u00a0[\s\u00a0]*$")
 def symbol_line(line: str) -> bool:
     """`* * *`, `***`, `~~~~`, `xXx`, `XxXxX`, `oOo`, `o-o-o`, `-----`, `###`, `+++`, `8*8*8*8`,
     `*-*-*`, a long dash line, a line of only non-breaking spaces. Not an ellipsis, not `xxx`."""
+    text = line.strip()
+    if text and (text[0].isalnum() or text[0] in "\"'\u201c\u2018(") and text[0] not in "xXoO0123456789":
+        return False  # the common case: a line of words
     if _NBSP_LINE.match(line):
         return True
-    text = line.strip()
     compact = text.replace(" ", "")
     if not compact:
         return False

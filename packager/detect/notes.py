@@ -93,8 +93,10 @@ _WEAK_CUES = [
     r"\bchallenge\b", r"\bcanon\b", r"\bOOC\b", r"\bAU\b", r"\bthe ending\b", r"\bto your liking\b",
     r"\bwhether it was for better or worse\b", r"\bpairing\b",
 ]
-_STRONG = [re.compile(p, re.IGNORECASE) for p in _STRONG_CUES]
-_WEAK = [re.compile(p, re.IGNORECASE if not p.endswith(r"AU\b") and "OOC" not in p else 0) for p in _WEAK_CUES]
+# One alternation per weight: a single pass over the paragraph; `AU` and `OOC` only in capitals.
+_STRONG = re.compile("|".join(f"(?:{p})" for p in _STRONG_CUES), re.IGNORECASE)
+_WEAK = re.compile("|".join(f"(?-i:{p})" if "AU" in p or "OOC" in p else f"(?:{p})" for p in _WEAK_CUES),
+                   re.IGNORECASE)
 _DIALOGUE = re.compile(r"^\s*[\"\u201c\u201d]")
 _LEGEND = re.compile(
     r"^\s*[\"'\u201c\u2018*_\[(<~-]+[^\"\u201d]{1,60}?[\"'\u201d\u2019*_\])>~-]+\s*[:=\-]?\s*[\w\s/,'-]{0,40}$")
@@ -112,8 +114,8 @@ def note_cues(text: str) -> tuple[int, int, list[str]]:
     it holds. Dialogue (a paragraph opening with a quotation mark) and long paragraphs are story."""
     if _DIALOGUE.match(text) or len(text.split()) > MAX_UNMARKED_NOTE_WORDS:
         return 0, 0, []
-    strong = [m.group(0) for m in (p.search(text) for p in _STRONG) if m]
-    weak = [m.group(0) for m in (p.search(text) for p in _WEAK) if m]
+    strong = list(dict.fromkeys(m.group(0).lower() for m in _STRONG.finditer(text)))
+    weak = list(dict.fromkeys(m.group(0).lower() for m in _WEAK.finditer(text)))
     return len(strong), len(weak), strong + weak
 
 
