@@ -47,9 +47,13 @@ def gutenberg_header(lines: list[str]) -> dict[str, str]:
         match = _HEADER_FIELD.match(line.strip())
         if match and match["key"].lower() in ("title", "author", "language", "release date"):
             found.setdefault(match["key"].lower(), match["value"].strip())
-    if "language" in found:
-        found["language"] = LANGUAGE_CODES.get(found["language"].lower(), found["language"].lower()[:2])
     return found
+
+
+def language_code(name: str) -> str:
+    """`English` -> `en`; a code stays as it is."""
+    name = name.strip()
+    return LANGUAGE_CODES.get(name.lower(), name if len(name) <= 3 or "-" in name else name.lower()[:2])
 
 
 def downloader_field(line: str) -> tuple[str, str] | None:
