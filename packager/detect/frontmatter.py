@@ -64,13 +64,23 @@ def downloader_field(line: str) -> tuple[str, str] | None:
     return None
 
 
-_BY_LINE = re.compile(r"^by[:\s]\s*(?P<author>[^.!?]{2,60})$", re.IGNORECASE)
+_BY_LINE = re.compile(r"^by[:\s]\s*(?P<author>\S.{0,58}?)\s*$", re.IGNORECASE)
+_NAME_PARTICLES = {"van", "von", "de", "der", "den", "la", "le", "du", "da", "di", "and", "&", "y", "bin", "al"}
 
 
 def by_line(text: str) -> str | None:
-    """`by Name` on its own line gives the author."""
+    """`by Name` on its own line gives the author: names, initials (`J. R. Hart`), handles
+    (`Wanderer42`), never a sentence (`by the sea, she waited.`)."""
     match = _BY_LINE.match(text.strip())
-    return match["author"].strip() if match else None
+    if not match:
+        return None
+    author = match["author"]
+    words = author.split()
+    if len(words) > 6 or not (author[0].isupper() or author[0].isdigit()) or author.endswith((",", ";", "!", "?")):
+        return None
+    if any(w[0].islower() and w.lower() not in _NAME_PARTICLES for w in words):
+        return None
+    return author
 
 
 _TIME_WORDS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|moons?|decades?|centuries|nights?|mornings?)"
@@ -114,7 +124,7 @@ def title_line(text: str) -> bool:
         return False
     if text[0] in "\"'\u201c\u2018(" or text.endswith((".", ",", ";", "!", '"', "\u201d", ":")):
         return False
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z']*", text)]
+    words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
     if not words:
         return False
     long_words = [w for w in words if len(w) > 3] or words

@@ -23,11 +23,11 @@ class NoteMatch:
 
 _WRAP = r"[\s\*_\[\(\{<~]*"
 _MARKER = re.compile(
-    _WRAP + r"(?P<marker>A\s*/\s*N|A\.N\.|AN|Author'?s'?\s+Notes?|Authors?\s+Notes?|Author\s+Notes?|"
-    r"N/A|Notes?|Disclaimer|Translator'?s'?\s+Notes?|T/N|Beta'?s'?\s+Notes?|Warnings?)\s*[:\-\u2013\u2014.\]\)]",
+    _WRAP + r"(?P<marker>A\s*/\s*N|A\.N\.|AN|Author['\u2019]?s['\u2019]?\s+Notes?|Authors?\s+Notes?|"
+    r"N/A|Notes?|Disclaimer|Translator['\u2019]?s['\u2019]?\s+Notes?|T/N|Beta['\u2019]?s['\u2019]?\s+Notes?|Warnings?)\s*[:\-\u2013\u2014.\]\)]",
     re.IGNORECASE,
 )
-_MARKER_BARE = re.compile(_WRAP + r"(?:A\s*/\s*N|Author'?s'?\s+Notes?|Disclaimer)[\s\*_\]\)]*$", re.IGNORECASE)
+_MARKER_BARE = re.compile(_WRAP + r"(?:A\s*/\s*N|Author['\u2019]?s['\u2019]?\s+Notes?|Disclaimer)[\s\*_\]\)]*$", re.IGNORECASE)
 
 
 def explicit_marker(text: str) -> NoteMatch | None:

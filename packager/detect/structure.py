@@ -215,6 +215,7 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
             unit = units[nxt]
             after = units[nxt + 1] if nxt + 1 < len(units) else None
             if unit.single_line and looks_like_title_line(unit.text) and not frontmatter.dateline(unit.text) \
+                    and not frontmatter.story_closer(unit.text) \
                     and not notes.match_note(unit.text) and not breaks.symbol_line(unit.raw[0]) \
                     and (after is None or after.gap_before >= 1) and unit.gap_before >= 1 \
                     and "title_on_next_line" not in disabled:
@@ -344,7 +345,8 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
         if opens_scene and breaks.is_gap_break(unit.gap_before, usual_gap) and "blank_gap" not in disabled:
             blocks.append(Block("scene_break", (unit.first - unit.gap_before, unit.first - 1), "", name,
                                 "blank_gap", reason=f"{unit.gap_before} blank lines where the text uses {usual_gap}"))
-        elif opens_scene and unit.single_line and frontmatter.dateline(unit.text) and "dateline" not in disabled \
+        elif opens_scene and unit.single_line and unit.gap_before >= 1 and frontmatter.dateline(unit.text) \
+                and "dateline" not in disabled \
                 and not unit.raw[0].startswith("    "):  # a centred line is a notice, not a dateline
             blocks.append(Block("scene_break", (unit.first - unit.gap_before, unit.first - 1), "", name,
                                 "dateline", reason="a dateline or time skip opens a new scene"))
