@@ -40,6 +40,8 @@ class BuildOptions:
     smart_typography: bool = True
     keep_licence: bool | None = None
     scene_break: str | None = None
+    jobs: int = 1
+    cache_dir: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,8 +114,9 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
         from packager.render.epub import build_epub
         rendered["epub"] = build_epub(book, theme, cover, modified)
     if "pdf" in options.formats:
-        from packager.render.pdf import build_pdf
-        pdf = build_pdf(book, theme, cover, modified)
+        from packager.render.pdf import build_pdf, default_cache_dir
+        pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
+                        cache_dir=options.cache_dir or default_cache_dir())
         rendered["pdf"] = pdf.data
         warnings.extend(f"{source.path}: not fetched: {url}" for url in pdf.refused_urls)
     if notes_mode == "strip" and removed:

@@ -7,6 +7,7 @@ errors); `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -76,7 +77,8 @@ def build(
                                               "such as '~ ~ ~', or 'rule' for a plain rule."),
     keep_licence: Optional[bool] = typer.Option(None, "--keep-licence/--drop-licence",
                                                 help="Keep a Project Gutenberg licence as back matter."),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Stories built at once."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1,
+                             help="Processes for the PDF (default: the number of cores)."),
     smart_typography: bool = typer.Option(True, "--smart-typography/--no-smart-typography",
                                           help="Curly quotes, real dashes and ellipses."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -86,7 +88,7 @@ def build(
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
             page_size=page_size, smart_typography=smart_typography, keep_licence=keep_licence,
-            scene_break=scene_break,
+            scene_break=scene_break, jobs=jobs,
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)

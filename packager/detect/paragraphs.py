@@ -10,6 +10,8 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from packager.detect.frontmatter import by_line
+
 _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
 _NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
 
@@ -93,6 +95,11 @@ def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = N
 _MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\*\s*\*\s*\*|-{3,}\s*$|_{3,}\s*$)")
 
 
+def _is_by_after_short_line(previous: str, line: str) -> bool:
+    """`Title` then `by Author` on the next line: two lines of a title block, not one wrapped sentence."""
+    return len(previous.strip()) < 50 and by_line(line) is not None
+
+
 def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[list[int]]:
     """Join a run of wrapped lines, but start a new unit at lines that open their own block: Markdown
     headings, quotes and breaks, and (in plain text) short centred or indented heading-like lines that
@@ -100,7 +107,8 @@ def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[l
     chunks: list[list[int]] = []
     for index in group:
         line = lines[index]
-        starts_block = bool(chunks) and markdown and bool(_MD_BLOCK_START.match(line))
+        starts_block = bool(chunks) and (markdown and bool(_MD_BLOCK_START.match(line))
+                                         or _is_by_after_short_line(lines[chunks[-1][-1]], line))
         previous_is_heading = bool(chunks) and markdown and lines[chunks[-1][-1]].lstrip().startswith("#")
         if not chunks or starts_block or previous_is_heading:
             chunks.append([index])

@@ -51,6 +51,50 @@ def css_page_size(option: str) -> str:
                         usage=True)
 
 
+_MM = {"in": 25.4, "mm": 1.0, "cm": 10.0}
+_WIDTH_MM = {"a5": 148.0, "a4": 210.0, "letter": 215.9, "6x9in": 152.4}
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """Page size and margins in millimetres; the inner margin is on the binding side."""
+
+    size: str
+    top: float
+    bottom: float
+    inner: float
+    outer: float
+
+    @property
+    def middle(self) -> float:
+        """The margin a chunk is rendered with on both sides: the same text width as the book's."""
+        return (self.inner + self.outer) / 2
+
+    @property
+    def shift_points(self) -> float:
+        """How far a chunk's page moves right on a recto (left on a verso) to reach its margins."""
+        return (self.inner - self.outer) / 2 * 72 / 25.4
+
+    def css(self) -> str:
+        mm = lambda value: f"{value:g}mm"  # noqa: E731
+        return environment().get_template("page.css.j2").render(
+            size=self.size, top=mm(self.top), bottom=mm(self.bottom), inner=mm(self.inner), outer=mm(self.outer))
+
+    def chunk_css(self) -> str:
+        return environment().get_template("chunk.css.j2").render(middle=f"{self.middle:g}mm")
+
+
+def page_geometry(option: str) -> PageGeometry:
+    """Margins that suit the page: a pocket book's for A5 and 6x9in, wider ones for A4 and Letter."""
+    size = css_page_size(option)
+    key = option.strip().lower()
+    match = _CUSTOM_SIZE.match(key)
+    width = float(match["w"]) * _MM[match["unit"]] if match else _WIDTH_MM[key]
+    if width >= 200:
+        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20)
+    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13)
+
+
 @dataclass
 class Theme:
     """A theme's stylesheets: `epub_css` for both formats, `print_css` only for the PDF."""
@@ -60,6 +104,7 @@ class Theme:
     print_css: str
     roots: list[Path] = field(default_factory=list)  # folders the PDF renderer may read from
     warnings: list[str] = field(default_factory=list)
+    geometry: PageGeometry = field(default_factory=lambda: page_geometry("a5"))
     user_css: str = ""  # a user's stylesheet, laid over the theme in both formats
     user_css_path: Path | None = None  # its relative url()s resolve beside it
 
@@ -86,8 +131,9 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
     print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
     if (folder / "print.css").is_file():
         print_css += "\n" + (folder / "print.css").read_text(encoding="utf-8")
-    print_css += "\n" + environment().get_template("page-size.css.j2").render(size=css_page_size(page_size))
-    theme = Theme(name, epub_css, print_css, [styles_dir()])
+    geometry = page_geometry(page_size)
+    print_css += "\n" + geometry.css()
+    theme = Theme(name, epub_css, print_css, [styles_dir()], geometry=geometry)
     if user_css_path is not None:
         try:
             user_css = user_css_path.read_text(encoding="utf-8")

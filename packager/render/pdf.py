@@ -1,4 +1,15 @@
-"""PDF through WeasyPrint, from the same chapter markup and theme as the EPUB plus the print layer.
+"""PDF through WeasyPrint, rendered in chunks and merged into one book.
+
+WeasyPrint lays out one document on one core and keeps it all in memory. So the body is cut into
+chunks at chapter boundaries, each rendered alone (in worker processes when `jobs` > 1) with the same
+text width on every page and no running heads or page numbers; then the chunks are merged with pypdf,
+each page moved to its side's margins, and an overlay rendered from the theme's own page rules sets
+the running heads and page numbers of the whole book, so numbering runs on without a gap. The front
+(cover, title page, contents) is rendered last, with the page numbers the chunks turned out to have;
+bookmarks and cross-chunk links are made from the book's outline and the anchors each chunk reports.
+
+Chunks are cached by their content and stylesheets (not by where they land: their layout does not
+depend on it), so a rebuild re-renders only the chunks that changed.
 
 The renderer only reads the book's own files (theme folders, the user's stylesheet folder) and data:
 URIs: a stylesheet or story pointing at a remote address gets nothing fetched.
@@ -7,51 +18,336 @@ URIs: a stylesheet or story pointing at a remote address gets nothing fetched.
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import json
 import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from packager import __version__
 from packager.model import Book
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
-from packager.render.fetcher import LocalOnlyFetcher
-from packager.render.layout import front_blocks, plan
+from packager.render.layout import Entry, front_blocks, plan
+
+LINK_PREFIX = "packager-anchor:"  # a cross-chunk link, resolved to its page when the chunks are merged
+CHUNK_CHARACTERS = 120_000  # about 60 A5 pages: big enough to amortise start-up, small enough to spread
 
 
 @dataclass
 class PdfResult:
     data: bytes
+    pages: int = 0
     refused_urls: list[str] = field(default_factory=list)
+    rendered_chunks: int = 0
+    cached_chunks: int = 0
 
 
-def book_html(book: Book, cover: CoverImage | None, modified: datetime) -> str:
-    """The whole book as one HTML document: cover, title page, contents, chapters, endnotes."""
-    sequence, outline = plan(book)
-    cover_uri = None
-    if cover is not None:
-        cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}"
-    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
-    endnote_hrefs = {e.index: "" for e in sequence if e.kind == "chapter"} | {-1: None}
-    return environment().get_template("book.html.j2").render(
-        book=book, meta=book.metadata, cover=cover_uri, sequence=sequence, outline=outline,
-        front_blocks=front_blocks(book), chapter_names=chapter_names, endnote_hrefs=endnote_hrefs,
-        modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"), version=__version__,
-    )
+@dataclass(frozen=True)
+class _Job:
+    """One document for WeasyPrint: picklable, so it can travel to a worker process."""
+
+    html: str
+    stylesheets: tuple[tuple[str, str], ...]  # (css text, base url)
+    roots: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(f"packager {__version__}\n".encode())
+        for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
+        return digest.hexdigest()
 
 
-def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime) -> PdfResult:
+@dataclass
+class _Rendered:
+    data: bytes
+    pages: int
+    anchors: dict[str, tuple[int, float]]  # anchor -> (page index in the chunk, CSS px from the top)
+    refused: list[str]
+
+
+def _render(job: _Job) -> _Rendered:
+    """Lay out and write one chunk (in a worker process when rendering in parallel)."""
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
+
+    from packager.render.fetcher import LocalOnlyFetcher
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fetcher = LocalOnlyFetcher(theme.roots or [styles_dir()])
+    fetcher = LocalOnlyFetcher([Path(root) for root in job.roots])
     base_url = styles_dir().as_uri() + "/"
-    html = weasyprint.HTML(string=book_html(book, cover, modified), base_url=base_url, url_fetcher=fetcher)
-    stylesheets = [weasyprint.CSS(string=theme.epub_css, base_url=base_url, url_fetcher=fetcher),
-                   weasyprint.CSS(string=theme.print_css, base_url=base_url, url_fetcher=fetcher)]
+    sheets = [weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
+              for css, url in job.stylesheets]
+    document = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher).render(stylesheets=sheets)
+    anchors: dict[str, tuple[int, float]] = {}
+    for index, page in enumerate(document.pages):
+        for name, (_, y, *_) in page.anchors.items():
+            anchors.setdefault(name, (index, y))  # a box split over pages starts on the first
+    return _Rendered(document.write_pdf(), len(document.pages), anchors, list(fetcher.refused))
+
+
+class _ChunkCache:
+    """Rendered chunks on disk, keyed by everything that decides their layout."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def get(self, key: str) -> _Rendered | None:
+        if self.folder is None:
+            return None
+        pdf, meta = self.folder / f"{key}.pdf", self.folder / f"{key}.json"
+        try:
+            info = json.loads(meta.read_text())
+            return _Rendered(pdf.read_bytes(), info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
+                             info["refused"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put(self, key: str, rendered: _Rendered) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for suffix, data in ((".pdf", rendered.data), (".json", json.dumps(
+                    {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused}).encode())):
+                temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+                temporary.write_bytes(data)
+                os.replace(temporary, self.folder / f"{key}{suffix}")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("PACKAGER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "packager")
+    return Path(base) / "pdf-chunks"
+
+
+def _chunks(sequence: list[Entry], whole: bool) -> list[list[Entry]]:
+    """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
+    goes with the chapter after it. Boundaries depend only on the text, so they stay put when a
+    chapter is appended. Endnotes are left out: they are rendered last."""
+    body = [e for e in sequence if e.kind not in ("endnotes",)]
+    if whole:
+        return [body] if body else []
+    chunks: list[list[Entry]] = [[]]
+    size = 0
+    for entry in body:
+        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind != "part":
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        if entry.chapter is not None:
+            size += sum(len(b.text) for b in entry.chapter.blocks)
+    return [c for c in chunks if c]
+
+
+def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int = 1,
+              cache_dir: Path | None = None) -> PdfResult:
+    """The whole book as a PDF. `jobs` > 1 renders chunks in that many processes; `cache_dir` keeps
+    rendered chunks for the next build."""
+    env = environment()
+    sequence, outline = plan(book)
+    meta = book.metadata
+    geometry = theme.geometry
+    chunk_sheets = _stylesheets(theme, extra=geometry.chunk_css())
+    roots = tuple(str(r) for r in theme.roots or [styles_dir()])
+    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
+                   chapter_names=chapter_names)
+    cache = _ChunkCache(cache_dir)
+    result = PdfResult(b"")
+
+    body_chunks = _chunks(sequence, whole=jobs <= 1)
+    body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(entries=chunk, endnote_hrefs={}, page_of={},
+                                                                    **context), chunk_sheets, roots)
+                 for chunk in body_chunks]
+    cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" if cover else None
+    all_anchors = [e.anchor for e in sequence]
+
+    def front_job(page_of: dict[str, str]) -> _Job:
+        html = env.get_template("pdf-front.html.j2").render(cover=cover_uri, outline=outline, page_of=page_of,
+                                                             **context)
+        return _Job(html, chunk_sheets, roots)
+
+    digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
+    placeholder_front = front_job({anchor: "8" * digits for anchor in all_anchors})
+    rendered = _render_all([placeholder_front, *body_jobs], jobs, cache, result)
+    front, bodies = rendered[0], rendered[1:]
+
+    endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
+    for _ in range(3):  # the front's length can change with the digits of its page numbers
+        offsets, page_of, position = _positions(front.pages, bodies, body_chunks)
+        endnotes = None
+        if endnotes_entry is not None:
+            endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
+            html = env.get_template("pdf-chunk.html.j2").render(
+                entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
+                page_of={k: str(v) for k, v in page_of.items()}, **context)
+            endnotes = _render_all([_Job(html, chunk_sheets, roots)], 1, cache, result)[0]
+            start = offsets[-1] + bodies[-1].pages if bodies else front.pages
+            for name, (index, y) in endnotes.anchors.items():
+                page_of[name] = start + index + 1
+                position[name] = (start + index, y)
+        final_front = _render_all([front_job({k: str(v) for k, v in page_of.items()})], 1, cache, result)[0]
+        if final_front.pages == front.pages:
+            front = final_front
+            break
+        front = final_front
+
+    parts = [front, *bodies] + ([endnotes] if endnotes is not None else [])
+    for part in parts:
+        result.refused_urls.extend(part.refused)
+    for name, (index, y) in front.anchors.items():
+        position.setdefault(name, (index, y))
+    overlay_pages = _overlay_pages(parts, sequence, body_chunks, endnotes_entry, cover is not None, front.pages)
+    overlay_html = env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=overlay_pages)
+    overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], 1, cache, result)[0]
+    result.data = _merge(parts, overlay, position, outline, sequence, book, modified, geometry.shift_points,
+                         has_cover=cover is not None)
+    result.pages = sum(p.pages for p in parts)
+    return result
+
+
+def _stylesheets(theme: Theme, extra: str = "") -> tuple[tuple[str, str], ...]:
+    sheets = [(theme.epub_css, ""), (theme.print_css, "")]
     if theme.user_css_path is not None:
-        stylesheets.append(weasyprint.CSS(string=theme.user_css, base_url=theme.user_css_path.as_uri(),
-                                          url_fetcher=fetcher))
-    data = html.write_pdf(stylesheets=stylesheets, uncompressed_pdf=False)
-    return PdfResult(data, list(fetcher.refused))
+        sheets.append((theme.user_css, theme.user_css_path.as_uri()))
+    if extra:
+        sheets.append((extra, ""))
+    return tuple(sheets)
+
+
+def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: PdfResult) -> list[_Rendered]:
+    """Render every job, from the cache where it can; in worker processes when jobs > 1."""
+    keys = [job.key for job in jobs_list]
+    done: dict[int, _Rendered] = {}
+    todo = []
+    for index, key in enumerate(keys):
+        hit = cache.get(key)
+        if hit is not None:
+            done[index] = hit
+            result.cached_chunks += 1
+        else:
+            todo.append(index)
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            for index, rendered in zip(todo, pool.map(_render, [jobs_list[i] for i in todo])):
+                done[index] = rendered
+    else:
+        for index in todo:
+            done[index] = _render(jobs_list[index])
+    for index in todo:
+        cache.put(keys[index], done[index])
+        result.rendered_chunks += 1
+    return [done[i] for i in range(len(jobs_list))]
+
+
+def _positions(front_pages: int, bodies: list[_Rendered], chunks: list[list[Entry]]):
+    """Where each chunk starts, and the printed page number and position of every anchor."""
+    offsets = []
+    start = front_pages
+    page_of: dict[str, int] = {}
+    position: dict[str, tuple[int, float]] = {}
+    for rendered in bodies:
+        offsets.append(start)
+        for name, (index, y) in rendered.anchors.items():
+            page_of[name] = start + index + 1
+            position[name] = (start + index, y)
+        start += rendered.pages
+    return offsets, page_of, position
+
+
+def _overlay_pages(parts: list[_Rendered], sequence: list[Entry], chunks: list[list[Entry]],
+                   endnotes_entry: Entry | None, has_cover: bool, front_pages: int) -> list[dict[str, str]]:
+    """For every page of the merged book: whether it carries a running head and number, and which."""
+    pages: list[dict[str, str]] = []
+    for index in range(front_pages):
+        pages.append({"kind": "cover" if has_cover and index == 0 else "plain", "head": ""})
+    bodies = parts[1:]
+    entry_lists = [*chunks] + ([[endnotes_entry]] if endnotes_entry is not None else [])
+    for rendered, entries in zip(bodies, entry_lists):
+        starts = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+        for index in range(rendered.pages):
+            current = [e for start, e in starts if start <= index]
+            entry = current[-1] if current else None
+            opening = any(start == index for start, _ in starts)
+            plain = opening or entry is None or entry.kind == "part"
+            pages.append({"kind": "plain" if plain else "text", "head": entry.title if entry else ""})
+    return pages
+
+
+def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple[int, float]],
+           outline: list[Entry], sequence: list[Entry], book: Book, modified: datetime, shift: float,
+           has_cover: bool) -> bytes:
+    """One PDF: chunk pages moved to their side's margins, the overlay set over them, bookmarks,
+    cross-chunk links, metadata."""
+    from pypdf import PdfReader, PdfWriter, Transformation
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject, NumberObject, TextStringObject
+
+    writer = PdfWriter()
+    overlay_pages = PdfReader(io.BytesIO(overlay.data)).pages
+    number = 0
+    for part in parts:
+        for source in PdfReader(io.BytesIO(part.data)).pages:
+            page = writer.add_page(source)
+            recto = number % 2 == 0
+            if not (has_cover and number == 0):
+                dx = shift if recto else -shift
+                page.add_transformation(Transformation().translate(tx=dx, ty=0))
+                for annotation in page.get("/Annots") or []:
+                    rect = annotation.get_object()["/Rect"]
+                    annotation.get_object()[NameObject("/Rect")] = ArrayObject(
+                        [FloatObject(float(rect[0]) + dx), rect[1], FloatObject(float(rect[2]) + dx), rect[3]])
+            page.merge_page(overlay_pages[number])
+            number += 1
+    height = float(writer.pages[0].mediabox.height) if writer.pages else 0.0
+
+    def destination(anchor: str):
+        index, y = position[anchor]
+        top = height - y * 0.75  # CSS px from the top to PDF points from the bottom
+        return ArrayObject([writer.pages[index].indirect_reference, NameObject("/XYZ"), NullObject(),
+                            FloatObject(top), NullObject()])
+
+    for page in writer.pages:
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            action = annotation.get("/A")
+            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            if uri.startswith(LINK_PREFIX):
+                anchor = uri[len(LINK_PREFIX):].lstrip("#")
+                del annotation[NameObject("/A")]
+                if anchor in position:
+                    annotation[NameObject("/Dest")] = destination(anchor)
+                annotation[NameObject("/Border")] = ArrayObject([NumberObject(0)] * 3)
+
+    if "toc" in position:
+        writer.add_outline_item(title="Contents", page_number=position["toc"][0])
+    for entry in outline:
+        if entry.anchor not in position:
+            continue
+        parent = writer.add_outline_item(title=entry.title, page_number=position[entry.anchor][0])
+        for child in entry.children:
+            if child.anchor in position:
+                writer.add_outline_item(title=child.title, page_number=position[child.anchor][0], parent=parent)
+    meta = book.metadata
+    stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
+    info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
+            "/Producer": "packager (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
+    if meta.description:
+        info["/Subject"] = meta.description
+    if meta.subjects:
+        info["/Keywords"] = ", ".join(meta.subjects)
+    writer.add_metadata(info)
+    writer._root_object[NameObject("/Lang")] = TextStringObject(meta.language)
+    writer.page_mode = "/UseOutlines"
+    writer.compress_identical_objects()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
