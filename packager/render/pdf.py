@@ -286,68 +286,66 @@ def _overlay_pages(parts: list[_Rendered], sequence: list[Entry], chunks: list[l
 def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple[int, float]],
            outline: list[Entry], sequence: list[Entry], book: Book, modified: datetime, shift: float,
            has_cover: bool) -> bytes:
-    """One PDF: chunk pages moved to their side's margins, the overlay set over them, bookmarks,
-    cross-chunk links, metadata."""
-    from pypdf import PdfReader, PdfWriter, Transformation
-    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject, NumberObject, TextStringObject
+    """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins, the overlay
+    set over them, bookmarks, cross-chunk links, metadata."""
+    import pikepdf
 
-    writer = PdfWriter()
-    overlay_pages = PdfReader(io.BytesIO(overlay.data)).pages
-    number = 0
-    for part in parts:
-        for source in PdfReader(io.BytesIO(part.data)).pages:
-            page = writer.add_page(source)
-            recto = number % 2 == 0
-            if not (has_cover and number == 0):
-                dx = shift if recto else -shift
-                page.add_transformation(Transformation().translate(tx=dx, ty=0))
-                for annotation in page.get("/Annots") or []:
-                    rect = annotation.get_object()["/Rect"]
-                    annotation.get_object()[NameObject("/Rect")] = ArrayObject(
-                        [FloatObject(float(rect[0]) + dx), rect[1], FloatObject(float(rect[2]) + dx), rect[3]])
-            page.merge_page(overlay_pages[number])
-            number += 1
-    height = float(writer.pages[0].mediabox.height) if writer.pages else 0.0
+    merged = pikepdf.Pdf.new()
+    sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
+    for source in sources:
+        merged.pages.extend(source.pages)
+    overlay_pdf = pikepdf.open(io.BytesIO(overlay.data))
+    for number, page in enumerate(merged.pages):
+        if not (has_cover and number == 0):
+            dx = shift if number % 2 == 0 else -shift  # even index: a recto
+            page.contents_add(f"q 1 0 0 1 {dx:.3f} 0 cm ".encode(), prepend=True)
+            page.contents_add(b" Q", prepend=False)
+            for annotation in page.obj.get("/Annots", []):
+                x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
+                annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
+        page.add_overlay(overlay_pdf.pages[number])
+    height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
-    def destination(anchor: str):
+    def destination(anchor: str) -> pikepdf.Array:
         index, y = position[anchor]
         top = height - y * 0.75  # CSS px from the top to PDF points from the bottom
-        return ArrayObject([writer.pages[index].indirect_reference, NameObject("/XYZ"), NullObject(),
-                            FloatObject(top), NullObject()])
+        return pikepdf.Array([merged.pages[index].obj, pikepdf.Name.XYZ, None, top, None])
 
-    for page in writer.pages:
-        for annotation in page.get("/Annots") or []:
-            annotation = annotation.get_object()
+    for page in merged.pages:
+        for annotation in page.obj.get("/Annots", []):
             action = annotation.get("/A")
-            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            uri = str(action.get("/URI", "")) if action is not None else ""
             if uri.startswith(LINK_PREFIX):
                 anchor = uri[len(LINK_PREFIX):].lstrip("#")
-                del annotation[NameObject("/A")]
+                del annotation["/A"]
                 if anchor in position:
-                    annotation[NameObject("/Dest")] = destination(anchor)
-                annotation[NameObject("/Border")] = ArrayObject([NumberObject(0)] * 3)
+                    annotation.Dest = destination(anchor)
+                annotation.Border = pikepdf.Array([0, 0, 0])
 
-    if "toc" in position:
-        writer.add_outline_item(title="Contents", page_number=position["toc"][0])
-    for entry in outline:
-        if entry.anchor not in position:
-            continue
-        parent = writer.add_outline_item(title=entry.title, page_number=position[entry.anchor][0])
-        for child in entry.children:
-            if child.anchor in position:
-                writer.add_outline_item(title=child.title, page_number=position[child.anchor][0], parent=parent)
+    with merged.open_outline() as tree:
+        if "toc" in position:
+            tree.root.append(pikepdf.OutlineItem("Contents", position["toc"][0]))
+        for entry in outline:
+            if entry.anchor not in position:
+                continue
+            item = pikepdf.OutlineItem(entry.title, position[entry.anchor][0])
+            for child in entry.children:
+                if child.anchor in position:
+                    item.children.append(pikepdf.OutlineItem(child.title, position[child.anchor][0]))
+            tree.root.append(item)
     meta = book.metadata
     stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
     info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
-            "/Producer": "packager (WeasyPrint, pypdf)", "/CreationDate": stamp, "/ModDate": stamp}
+            "/Producer": "packager (WeasyPrint, qpdf)", "/CreationDate": stamp, "/ModDate": stamp}
     if meta.description:
         info["/Subject"] = meta.description
     if meta.subjects:
         info["/Keywords"] = ", ".join(meta.subjects)
-    writer.add_metadata(info)
-    writer._root_object[NameObject("/Lang")] = TextStringObject(meta.language)
-    writer.page_mode = "/UseOutlines"
-    writer.compress_identical_objects()
+    for key, value in info.items():
+        merged.docinfo[key] = value
+    merged.Root.Lang = pikepdf.String(meta.language)
+    merged.Root.PageMode = pikepdf.Name.UseOutlines
     out = io.BytesIO()
-    writer.write(out)
+    merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                deterministic_id=True)
     return out.getvalue()

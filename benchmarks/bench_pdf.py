@@ -1,0 +1,100 @@
+"""War and Peace to PDF: packager with --jobs 1 and --jobs 2, a rebuild after appending a chapter, and
+the peers (calibre's `ebook-convert`, pandoc's HTML through WeasyPrint), side by side in one run.
+
+    python3 benchmarks/bench_pdf.py [--peers]
+
+Each packager build starts from an empty chunk cache, except the rebuild, which appends one chapter
+to a copy of the book and builds again over the cache the --jobs 2 build left. Peak memory is the
+largest single process of each command (GNU time's %M). Prints a table, the ratios against the
+targets of issue 4, and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT.parent / "shared" / "corpus" / "gutenberg" / "war-and-peace.txt"
+PACKAGER = [sys.executable, "-m", "packager"]
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak MB of the largest process of `command`."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *command], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ.copy())
+        seconds = time.perf_counter() - start
+        return seconds, int(report.read().strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peers", action="store_true", help="also time calibre and pandoc+WeasyPrint")
+    args = parser.parse_args()
+    if not BOOK.is_file():
+        sys.exit(f"{BOOK} is missing: ../shared must sit beside the repository")
+    figures: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        book = tmp_path / "war-and-peace.txt"
+        shutil.copy(BOOK, book)
+        for jobs in (1, 2):
+            env = dict(os.environ, PACKAGER_CACHE_DIR=str(tmp_path / f"cache-{jobs}"))
+            seconds, mb = run([*PACKAGER, "build", str(book), "--to", "pdf", "--jobs", str(jobs),
+                               "--out-dir", str(tmp_path / f"out-{jobs}")], env)
+            figures[f"packager --jobs {jobs}"] = {"s": seconds, "mb": mb}
+            print(f"packager --jobs {jobs}: {seconds:.1f} s, {mb:.0f} MB", flush=True)
+        sizes = {jobs: (tmp_path / f"out-{jobs}" / "war-and-peace.pdf").stat().st_size for jobs in (1, 2)}
+        with book.open("a", encoding="utf-8") as stream:
+            stream.write("\n\nCHAPTER XIII\n\nAnd here the story paused, and began again.\n")
+        env = dict(os.environ, PACKAGER_CACHE_DIR=str(tmp_path / "cache-2"))
+        seconds, mb = run([*PACKAGER, "build", str(book), "--to", "pdf", "--jobs", "2",
+                           "--out-dir", str(tmp_path / "out-2")], env)
+        figures["rebuild after appending a chapter"] = {"s": seconds, "mb": mb}
+        print(f"rebuild: {seconds:.1f} s", flush=True)
+        if args.peers:
+            if shutil.which("ebook-convert"):
+                env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox")
+                seconds, mb = run(["ebook-convert", str(BOOK), str(tmp_path / "calibre.pdf")], env)
+                figures["calibre ebook-convert"] = {"s": seconds, "mb": mb}
+                print(f"calibre: {seconds:.1f} s", flush=True)
+            if shutil.which("pandoc"):
+                script = (f"import subprocess, weasyprint; html = subprocess.run(['pandoc', '-f', 'markdown', "
+                          f"'-s', '--metadata', 'title=War and Peace', {str(BOOK)!r}, '-t', 'html'], check=True, "
+                          f"capture_output=True).stdout; weasyprint.HTML(string=html).write_pdf("
+                          f"{str(tmp_path / 'pandoc.pdf')!r})")
+                seconds, mb = run([sys.executable, "-c", script])
+                figures["pandoc html + WeasyPrint"] = {"s": seconds, "mb": mb}
+                print(f"pandoc + WeasyPrint: {seconds:.1f} s", flush=True)
+    one, two = figures["packager --jobs 1"], figures["packager --jobs 2"]
+    rebuild = figures["rebuild after appending a chapter"]
+    print("\nwar-and-peace.txt to PDF, one run each")
+    print(f"{'command':38} {'seconds':>8} {'peak MB':>8}")
+    for name, value in figures.items():
+        print(f"{name:38} {value['s']:8.1f} {value['mb']:8.0f}")
+    ratios = {
+        "jobs2 / jobs1 time (target <= 0.55)": two["s"] / one["s"],
+        "jobs2 / jobs1 largest-process memory (target <= 0.5)": two["mb"] / one["mb"],
+        "rebuild / full jobs2 build (target <= 0.15)": rebuild["s"] / two["s"],
+    }
+    for peer in ("calibre ebook-convert", "pandoc html + WeasyPrint"):
+        if peer in figures:
+            ratios[f"jobs2 / {peer} time (target < 1)"] = two["s"] / figures[peer]["s"]
+    print()
+    for name, value in ratios.items():
+        print(f"{name:58} {value:6.2f}")
+    print(f"{'PDF size, jobs 2 / jobs 1':58} {sizes[2] / sizes[1]:6.2f}  ({sizes[2]:,} / {sizes[1]:,} bytes)")
+    print(json.dumps({"figures": figures, "ratios": ratios, "pdf_bytes": sizes}))
+
+
+if __name__ == "__main__":
+    main()
