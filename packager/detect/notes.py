@@ -37,8 +37,8 @@ def explicit_marker(text: str) -> NoteMatch | None:
     if not match:
         return None
     marker = (match.groupdict().get("marker") or text).strip()
-    if marker == "An" or marker == "an":
-        return None
+    if marker == "An" or marker == "an" or marker[0].islower():
+        return None  # `note. I am…` mid-sentence, `an:`; markers are written with a capital
     kind = "disclaimer" if marker.lower().startswith("disclaimer") else "author_note"
     return NoteMatch("explicit_marker", kind, 0.95, f"starts with the marker '{marker}'")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from packager.detect.frontmatter import by_line
 
+MIN_WRAPPED_LINES = 12
 _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
 _NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
 
@@ -43,8 +44,8 @@ def is_hard_wrapped(lines: list[str]) -> bool:
     multi = [g for g in groups if len(g) > 1]
     in_multi = sum(len(g) for g in multi)
     total = sum(len(g) for g in groups)
-    if not total or in_multi < 0.5 * total:
-        return False
+    if not total or in_multi < 0.5 * total or in_multi < MIN_WRAPPED_LINES:
+        return False  # a few lines are too little evidence: keep one paragraph per line
     lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
     # Wrapped lines break mid-sentence; lines that each end a sentence are one paragraph per line.
@@ -100,6 +101,18 @@ def _is_by_after_short_line(previous: str, line: str) -> bool:
     return len(previous.strip()) < 50 and by_line(line) is not None
 
 
+def _opens_own_block(line: str) -> bool:
+    """In wrapped plain text, a heading, a note marker or a break line never joins the line before."""
+    from packager.detect.breaks import symbol_line
+    from packager.detect.headings import numbered_heading, named_section
+    from packager.detect.notes import explicit_marker
+
+    text = line.strip()
+    if not text or text[0].islower():
+        return False  # the rest of a sentence, whatever word it starts with
+    return symbol_line(line) or bool(numbered_heading(text) or named_section(text) or explicit_marker(text))
+
+
 def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[list[int]]:
     """Join a run of wrapped lines, but start a new unit at lines that open their own block: Markdown
     headings, quotes and breaks, and (in plain text) short centred or indented heading-like lines that
@@ -108,7 +121,8 @@ def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[l
     for index in group:
         line = lines[index]
         starts_block = bool(chunks) and (markdown and bool(_MD_BLOCK_START.match(line))
-                                         or _is_by_after_short_line(lines[chunks[-1][-1]], line))
+                                         or _is_by_after_short_line(lines[chunks[-1][-1]], line)
+                                         or (not markdown and _opens_own_block(line)))
         previous_is_heading = bool(chunks) and markdown and lines[chunks[-1][-1]].lstrip().startswith("#")
         if not chunks or starts_block or previous_is_heading:
             chunks.append([index])

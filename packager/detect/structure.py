@@ -120,7 +120,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     headings = _resolve_headings(units, heading_of, start_index, disabled)
     usual_gap = breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
 
-    first_heading = next((h.index for h in headings if h.role in ("chapter", "part", "front")), None)
+    first_heading = next((h.start for h in headings if h.role in ("chapter", "part", "front")), None)
     front_end = first_heading if first_heading is not None else start_index
     contents = {h.index for h in headings if h.role == "contents"}
     front = [i for i in range(start_index, front_end if first_heading is not None else start_index)]
@@ -217,9 +217,9 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
             if unit.single_line and looks_like_title_line(unit.text) and not frontmatter.dateline(unit.text) \
                     and not frontmatter.story_closer(unit.text) \
                     and not notes.match_note(unit.text) and not breaks.symbol_line(unit.raw[0]) \
-                    and (after is None or after.gap_before >= 1) and unit.gap_before >= 1 \
-                    and "title_on_next_line" not in disabled:
-                heading.title_unit = nxt
+                    and after is not None and after.gap_before >= 1 and unit.gap_before >= 1 \
+                    and (nxt + 1) not in candidates and "title_on_next_line" not in disabled:
+                heading.title_unit = nxt  # only when story follows: a lone short line is the chapter's text
     for heading in headings:
         previous = heading.index - 1
         if previous >= start and heading.match.rule != "bare_numeral" and "duplicate_heading" not in disabled \
