@@ -5,7 +5,7 @@ the peers (calibre's `ebook-convert`, pandoc's HTML through WeasyPrint), side by
 
 Each packager build starts from an empty chunk cache, except the rebuild, which appends one chapter
 to a copy of the book and builds again over the cache the --jobs 2 build left. Peak memory is the
-largest single process of each command (GNU time's %M). Prints a table, the ratios against the
+largest single process of each command's process tree, workers included (VmHWM sampled from /proc). Prints a table, the ratios against the
 targets of issue 4, and one JSON line.
 """
 
@@ -26,14 +26,49 @@ BOOK = ROOT.parent / "shared" / "corpus" / "gutenberg" / "war-and-peace.txt"
 PACKAGER = [sys.executable, "-m", "packager"]
 
 
+def _tree(root: int) -> list[int]:
+    """The pids of `root` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = {root}, [root]
+    while frontier:
+        current = frontier.pop()
+        children = [pid for pid, parent in parents.items() if parent == current and pid not in found]
+        found.update(children)
+        frontier.extend(children)
+    return sorted(found)
+
+
+def _peak_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak MB of the largest process of `command`."""
-    with tempfile.NamedTemporaryFile("r") as report:
-        start = time.perf_counter()
-        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *command], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ.copy())
-        seconds = time.perf_counter() - start
-        return seconds, int(report.read().strip().splitlines()[-1]) / 1024
+    """Wall seconds, and the peak resident memory (MB) of the largest single process in the command's
+    process tree (workers included), sampled from /proc every 0.2 s."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env or os.environ.copy())
+    peak = 0
+    while process.poll() is None:
+        peak = max([peak] + [_peak_kb(pid) for pid in _tree(process.pid)])
+        time.sleep(0.2)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed with status {process.returncode}")
+    return seconds, peak / 1024
 
 
 def main() -> None:

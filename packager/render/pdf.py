@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import logging
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ class _Rendered:
     refused: list[str]
 
 
+_PARSED_CSS: dict[tuple[str, str, tuple[str, ...]], object] = {}
+
+
 def _render(job: _Job) -> _Rendered:
     """Lay out and write one chunk (in a worker process when rendering in parallel)."""
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
@@ -82,8 +86,12 @@ def _render(job: _Job) -> _Rendered:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     fetcher = LocalOnlyFetcher([Path(root) for root in job.roots])
     base_url = styles_dir().as_uri() + "/"
-    sheets = [weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
-              for css, url in job.stylesheets]
+    sheets = []
+    for css, url in job.stylesheets:  # parsed once per process, reused for every chunk it renders
+        key = (css, url, job.roots)
+        if key not in _PARSED_CSS:
+            _PARSED_CSS[key] = weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
+        sheets.append(_PARSED_CSS[key])
     document = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher).render(stylesheets=sheets)
     anchors: dict[str, tuple[int, float]] = {}
     for index, page in enumerate(document.pages):
@@ -190,12 +198,12 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
             html = env.get_template("pdf-chunk.html.j2").render(
                 entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
                 page_of={k: str(v) for k, v in page_of.items()}, **context)
-            endnotes = _render_all([_Job(html, chunk_sheets, roots)], 1, cache, result)[0]
+            endnotes = _render_all([_Job(html, chunk_sheets, roots)], jobs, cache, result)[0]
             start = offsets[-1] + bodies[-1].pages if bodies else front.pages
             for name, (index, y) in endnotes.anchors.items():
                 page_of[name] = start + index + 1
                 position[name] = (start + index, y)
-        final_front = _render_all([front_job({k: str(v) for k, v in page_of.items()})], 1, cache, result)[0]
+        final_front = _render_all([front_job({k: str(v) for k, v in page_of.items()})], jobs, cache, result)[0]
         if final_front.pages == front.pages:
             front = final_front
             break
@@ -208,7 +216,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         position.setdefault(name, (index, y))
     overlay_pages = _overlay_pages(parts, sequence, body_chunks, endnotes_entry, cover is not None, front.pages)
     overlay_html = env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=overlay_pages)
-    overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], 1, cache, result)[0]
+    overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], jobs, cache, result)[0]
     result.data = _merge(parts, overlay, position, outline, sequence, book, modified, geometry.shift_points,
                          has_cover=cover is not None)
     result.pages = sum(p.pages for p in parts)
@@ -236,8 +244,12 @@ def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: Pd
             result.cached_chunks += 1
         else:
             todo.append(index)
-    if jobs > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+    if jobs > 1 and todo:  # even a single document goes to a worker: this process keeps only the book
+        # Workers fork from a small server that has only WeasyPrint loaded, not from this process
+        # with the whole book in memory: each holds just the chunk it lays out.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
             for index, rendered in zip(todo, pool.map(_render, [jobs_list[i] for i in todo])):
                 done[index] = rendered
     else:
