@@ -9,7 +9,6 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from packager.detect import detect_book

@@ -105,7 +105,6 @@ def running_head(page) -> str:
 
 def test_running_heads_name_the_chapter_or_the_book(built_books):
     reader = PdfReader(built_books / "a-christmas-carol.pdf")
-    texts = page_texts(reader)
     marks = outline(reader)
     chapter_one = next(page for _, title, page in marks if "MARLEY" in title)
     heads = {running_head(reader.pages[chapter_one + 1]), running_head(reader.pages[chapter_one + 2])}

@@ -109,7 +109,7 @@ def markdown_heading(line: str) -> HeadingMatch | None:
     return HeadingMatch("chapter", None, None, _clean_title(text), "markdown_heading", family)
 
 
-_BARE_NUMERAL = re.compile(rf"^(?P<num>\d{{1,3}}|[IVXLC]{{1,7}})(?:\.|\.?$)(?:\s+(?P<title>[A-Z\"'\u201c].*))?$")
+_BARE_NUMERAL = re.compile(r"^(?P<num>\d{1,3}|[IVXLC]{1,7})(?:\.|\.?$)(?:\s+(?P<title>[A-Z\"'\u201c].*))?$")
 
 
 def bare_numeral(line: str) -> HeadingMatch | None:
