@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packager.detect.frontmatter import by_line
 
-MIN_WRAPPED_LINES = 12
+MIN_WRAPPED_LINES = 6
 _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
 _NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
 
