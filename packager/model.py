@@ -116,7 +116,6 @@ class Book:
     front_matter: list[Block] = field(default_factory=list)
     back_matter: list[Block] = field(default_factory=list)
     endnotes: list[Endnote] = field(default_factory=list)
-    source_name: str = ""
 
     @property
     def parts(self) -> list[tuple[str | None, list[Chapter]]]:

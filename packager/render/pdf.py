@@ -214,10 +214,10 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         result.refused_urls.extend(part.refused)
     for name, (index, y) in front.anchors.items():
         position.setdefault(name, (index, y))
-    overlay_pages = _overlay_pages(parts, sequence, body_chunks, endnotes_entry, cover is not None, front.pages)
+    overlay_pages = _overlay_pages(parts, body_chunks, endnotes_entry, cover is not None, front.pages)
     overlay_html = env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=overlay_pages)
     overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], jobs, cache, result)[0]
-    result.data = _merge(parts, overlay, position, outline, sequence, book, modified, geometry.shift_points,
+    result.data = _merge(parts, overlay, position, outline, book, modified, geometry.shift_points,
                          has_cover=cover is not None)
     result.pages = sum(p.pages for p in parts)
     return result
@@ -276,7 +276,7 @@ def _positions(front_pages: int, bodies: list[_Rendered], chunks: list[list[Entr
     return offsets, page_of, position
 
 
-def _overlay_pages(parts: list[_Rendered], sequence: list[Entry], chunks: list[list[Entry]],
+def _overlay_pages(parts: list[_Rendered], chunks: list[list[Entry]],
                    endnotes_entry: Entry | None, has_cover: bool, front_pages: int) -> list[dict[str, str]]:
     """For every page of the merged book: whether it carries a running head and number, and which."""
     pages: list[dict[str, str]] = []
@@ -296,7 +296,7 @@ def _overlay_pages(parts: list[_Rendered], sequence: list[Entry], chunks: list[l
 
 
 def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple[int, float]],
-           outline: list[Entry], sequence: list[Entry], book: Book, modified: datetime, shift: float,
+           outline: list[Entry], book: Book, modified: datetime, shift: float,
            has_cover: bool) -> bytes:
     """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins, the overlay
     set over them, bookmarks, cross-chunk links, metadata."""
