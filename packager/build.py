@@ -24,6 +24,7 @@ from packager.transform.notes import NOTES_MODES
 from packager.transform.pipeline import prepare_book
 
 FORMATS = ("epub", "pdf")
+PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b")
 _REMOTE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 
 
@@ -40,6 +41,8 @@ class BuildOptions:
     smart_typography: bool = True
     keep_licence: bool | None = None
     scene_break: str | None = None
+    recto_openings: bool | None = None
+    pdf_variant: str | None = None
     jobs: int = 1
     cache_dir: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -87,6 +90,9 @@ def check_options(options: BuildOptions) -> None:
         raise PackagerError(f"--notes: unknown mode '{options.notes}' (keep, strip or endnotes)", usage=True)
     if options.style or options.page_size:
         load_theme(options.style, options.page_size or "a5")
+    if options.pdf_variant is not None and options.pdf_variant not in PDF_VARIANTS:
+        raise PackagerError(f"--pdf-variant: unknown variant '{options.pdf_variant}' "
+                            f"({', '.join(PDF_VARIANTS)})", usage=True)
     if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
         raise PackagerError("cover image not found", options.cover)
 
@@ -97,9 +103,14 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
     notes_mode = _setting(options.notes, story, "notes", "keep")
     if notes_mode not in NOTES_MODES:
         raise PackagerError(f"unknown notes mode '{notes_mode}' (keep, strip or endnotes)", usage=True)
+    recto = options.recto_openings if options.recto_openings is not None else \
+        bool(story.sidecar.options.get("recto_openings", False))
+    variant = _setting(options.pdf_variant, story, "pdf_variant", "") or None
+    if variant is not None and variant not in PDF_VARIANTS:
+        raise PackagerError(f"unknown pdf_variant '{variant}' ({', '.join(PDF_VARIANTS)})", story.source.sidecar)
     theme: Theme = load_theme(_setting(options.style, story, "style", "") or None,
                               _setting(options.page_size, story, "page_size", "a5"),
-                              _setting(options.scene_break, story, "scene_break", "") or None)
+                              _setting(options.scene_break, story, "scene_break", "") or None, recto)
     warnings.extend(theme.warnings)
     cover = resolve_cover(story, options.cover)
     keep_licence = options.keep_licence if options.keep_licence is not None else \
@@ -116,7 +127,7 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
     if "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
         pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
-                        cache_dir=options.cache_dir or default_cache_dir())
+                        cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
         rendered["pdf"] = pdf.data
         warnings.extend(f"{source.path}: not fetched: {url}" for url in pdf.refused_urls)
     if notes_mode == "strip" and removed:

@@ -77,6 +77,10 @@ def build(
                                               "such as '~ ~ ~', or 'rule' for a plain rule."),
     keep_licence: Optional[bool] = typer.Option(None, "--keep-licence/--drop-licence",
                                                 help="Keep a Project Gutenberg licence as back matter."),
+    recto_openings: Optional[bool] = typer.Option(None, "--recto-openings/--any-page-openings",
+                                                  help="PDF: open chapters and parts on right-hand pages."),
+    pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", help="PDF: pdf/ua-1 (tagged, "
+                                              "accessible) or pdf/a-3b (archival); rendered in one process."),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1,
                              help="Processes for the PDF (default: the number of cores)."),
     smart_typography: bool = typer.Option(True, "--smart-typography/--no-smart-typography",
@@ -88,7 +92,7 @@ def build(
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
             page_size=page_size, smart_typography=smart_typography, keep_licence=keep_licence,
-            scene_break=scene_break, jobs=jobs,
+            scene_break=scene_break, recto_openings=recto_openings, pdf_variant=pdf_variant, jobs=jobs,
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)

@@ -15,7 +15,7 @@ METADATA_KEYS = {
     "title", "author", "authors", "language", "description", "subjects", "series", "series_index",
     "publisher", "source", "rights", "date", "identifier",
 }
-OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence"}
+OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence", "recto_openings", "pdf_variant"}
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
 
 

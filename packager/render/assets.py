@@ -107,11 +107,15 @@ class Theme:
     geometry: PageGeometry = field(default_factory=lambda: page_geometry("a5"))
     user_css: str = ""  # a user's stylesheet, laid over the theme in both formats
     user_css_path: Path | None = None  # its relative url()s resolve beside it
+    recto: bool = False  # chapters open on right-hand pages
+    fonts: list[Path] = field(default_factory=list)  # font files the EPUB embeds
 
 
-def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None) -> Theme:
+def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None,
+               recto: bool = False) -> Theme:
     """`style` is a theme name from styles/ or a path to a user's .css laid over the default theme;
-    `scene_break` replaces the theme's ornament with a text of the user's, or `rule` for a plain rule."""
+    `scene_break` replaces the theme's ornament with a text of the user's, or `rule` for a plain rule;
+    `recto` opens every chapter and part on a right-hand page in the PDF."""
     user_css_path: Path | None = None
     name = "classic"
     if style:
@@ -131,9 +135,11 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
     print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
     if (folder / "print.css").is_file():
         print_css += "\n" + (folder / "print.css").read_text(encoding="utf-8")
+    if recto:
+        print_css += "\n" + (styles_dir() / "recto.css").read_text(encoding="utf-8")
     geometry = page_geometry(page_size)
     print_css += "\n" + geometry.css()
-    theme = Theme(name, epub_css, print_css, [styles_dir()], geometry=geometry)
+    theme = Theme(name, epub_css, print_css, [styles_dir()], geometry=geometry, recto=recto)
     if user_css_path is not None:
         try:
             user_css = user_css_path.read_text(encoding="utf-8")

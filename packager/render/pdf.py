@@ -55,11 +55,12 @@ class _Job:
     html: str
     stylesheets: tuple[tuple[str, str], ...]  # (css text, base url)
     roots: tuple[str, ...]
+    variant: str = ""  # a PDF variant (pdf/ua-1, pdf/a-3b) WeasyPrint writes
 
     @property
     def key(self) -> str:
         digest = hashlib.sha256(f"packager {__version__}\n".encode())
-        for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots):
+        for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         return digest.hexdigest()
@@ -71,6 +72,7 @@ class _Rendered:
     pages: int
     anchors: dict[str, tuple[int, float]]  # anchor -> (page index in the chunk, CSS px from the top)
     refused: list[str]
+    blanks: list[int] = field(default_factory=list)  # pages left blank before a right-hand opening
 
 
 _PARSED_CSS: dict[tuple[str, str, tuple[str, ...]], object] = {}
@@ -97,7 +99,8 @@ def _render(job: _Job) -> _Rendered:
     for index, page in enumerate(document.pages):
         for name, (_, y, *_) in page.anchors.items():
             anchors.setdefault(name, (index, y))  # a box split over pages starts on the first
-    return _Rendered(document.write_pdf(), len(document.pages), anchors, list(fetcher.refused))
+    blanks = [index for index, page in enumerate(document.pages) if page._page_box.page_type.blank]
+    return _Rendered(document.write_pdf(pdf_variant=job.variant or None), len(document.pages), anchors, list(fetcher.refused), blanks)
 
 
 class _ChunkCache:
@@ -113,7 +116,7 @@ class _ChunkCache:
         try:
             info = json.loads(meta.read_text())
             return _Rendered(pdf.read_bytes(), info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
-                             info["refused"])
+                             info["refused"], info["blanks"])
         except (OSError, ValueError, KeyError):
             return None
 
@@ -123,7 +126,8 @@ class _ChunkCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for suffix, data in ((".pdf", rendered.data), (".json", json.dumps(
-                    {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused}).encode())):
+                    {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused,
+                     "blanks": rendered.blanks}).encode())):
                 temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
                 temporary.write_bytes(data)
                 os.replace(temporary, self.folder / f"{key}{suffix}")
@@ -157,9 +161,12 @@ def _chunks(sequence: list[Entry], whole: bool) -> list[list[Entry]]:
 
 
 def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int = 1,
-              cache_dir: Path | None = None) -> PdfResult:
+              cache_dir: Path | None = None, variant: str | None = None) -> PdfResult:
     """The whole book as a PDF. `jobs` > 1 renders chunks in that many processes; `cache_dir` keeps
-    rendered chunks for the next build."""
+    rendered chunks for the next build. A `variant` (pdf/ua-1, pdf/a-3b) is rendered as one document,
+    so that WeasyPrint's tags and archival metadata describe the whole book."""
+    if variant:
+        return _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
     env = environment()
     sequence, outline = plan(book)
     meta = book.metadata
@@ -191,7 +198,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
 
     endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
     for _ in range(3):  # the front's length can change with the digits of its page numbers
-        offsets, page_of, position = _positions(front.pages, bodies, body_chunks)
+        offsets, page_of, position = _positions(front.pages, bodies, theme.recto)
         endnotes = None
         if endnotes_entry is not None:
             endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
@@ -199,7 +206,8 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
                 entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
                 page_of={k: str(v) for k, v in page_of.items()}, **context)
             endnotes = _render_all([_Job(html, chunk_sheets, roots)], jobs, cache, result)[0]
-            start = offsets[-1] + bodies[-1].pages if bodies else front.pages
+            start = _opening(offsets[-1] + bodies[-1].pages if bodies else front.pages, theme.recto)
+            offsets.append(start)
             for name, (index, y) in endnotes.anchors.items():
                 page_of[name] = start + index + 1
                 position[name] = (start + index, y)
@@ -214,12 +222,34 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         result.refused_urls.extend(part.refused)
     for name, (index, y) in front.anchors.items():
         position.setdefault(name, (index, y))
-    overlay_pages = _overlay_pages(parts, body_chunks, endnotes_entry, cover is not None, front.pages)
+    starts = [0, *offsets]
+    overlay_pages = _overlay_pages(parts, starts, body_chunks, endnotes_entry, cover is not None)
     overlay_html = env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=overlay_pages)
     overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], jobs, cache, result)[0]
-    result.data = _merge(parts, overlay, position, outline, book, modified, geometry.shift_points,
+    result.data = _merge(parts, starts, overlay, position, outline, book, modified, geometry.shift_points,
                          has_cover=cover is not None)
-    result.pages = sum(p.pages for p in parts)
+    result.pages = len(overlay_pages)
+    return result
+
+
+def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int,
+                 cache_dir: Path | None, variant: str) -> PdfResult:
+    """The book as one WeasyPrint document: page numbers, running heads, contents page numbers and
+    bookmarks come from CSS (margin boxes, target-counter, bookmark-level) instead of the merge."""
+    sequence, outline = plan(book)
+    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" if cover else None
+    html = environment().get_template("pdf-book.html.j2").render(
+        book=book, meta=book.metadata, front_blocks=front_blocks(book), entries=sequence, outline=outline,
+        cover=cover_uri, chapter_names=chapter_names, endnote_hrefs={i: "" for i in chapter_names} | {-1: None},
+        modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        version=__version__)
+    whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
+    roots = tuple(str(r) for r in theme.roots or [styles_dir()])
+    result = PdfResult(b"")
+    rendered = _render_all([_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)], jobs,
+                           _ChunkCache(cache_dir), result)[0]
+    result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     return result
 
 
@@ -261,13 +291,20 @@ def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: Pd
     return [done[i] for i in range(len(jobs_list))]
 
 
-def _positions(front_pages: int, bodies: list[_Rendered], chunks: list[list[Entry]]):
+def _opening(index: int, recto: bool) -> int:
+    """The page a chunk starts on: the next one, or with right-hand openings the next recto (an even
+    index: the book's first page is a recto), a blank verso put before it."""
+    return index + 1 if recto and index % 2 else index
+
+
+def _positions(front_pages: int, bodies: list[_Rendered], recto: bool):
     """Where each chunk starts, and the printed page number and position of every anchor."""
     offsets = []
     start = front_pages
     page_of: dict[str, int] = {}
     position: dict[str, tuple[int, float]] = {}
     for rendered in bodies:
+        start = _opening(start, recto)
         offsets.append(start)
         for name, (index, y) in rendered.anchors.items():
             page_of[name] = start + index + 1
@@ -276,35 +313,44 @@ def _positions(front_pages: int, bodies: list[_Rendered], chunks: list[list[Entr
     return offsets, page_of, position
 
 
-def _overlay_pages(parts: list[_Rendered], chunks: list[list[Entry]],
-                   endnotes_entry: Entry | None, has_cover: bool, front_pages: int) -> list[dict[str, str]]:
-    """For every page of the merged book: whether it carries a running head and number, and which."""
+_BLANK = {"kind": "plain", "head": ""}
+
+
+def _overlay_pages(parts: list[_Rendered], starts: list[int], chunks: list[list[Entry]],
+                   endnotes_entry: Entry | None, has_cover: bool) -> list[dict[str, str]]:
+    """For every page of the merged book: whether it carries a running head and number, and which.
+    Openings, part pages and blank versos carry neither."""
+    front = parts[0]
     pages: list[dict[str, str]] = []
-    for index in range(front_pages):
+    for index in range(front.pages):
         pages.append({"kind": "cover" if has_cover and index == 0 else "plain", "head": ""})
-    bodies = parts[1:]
     entry_lists = [*chunks] + ([[endnotes_entry]] if endnotes_entry is not None else [])
-    for rendered, entries in zip(bodies, entry_lists):
-        starts = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+    for rendered, start, entries in zip(parts[1:], starts[1:], entry_lists):
+        pages.extend(_BLANK for _ in range(start - len(pages)))
+        openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
         for index in range(rendered.pages):
-            current = [e for start, e in starts if start <= index]
+            current = [e for first, e in openings if first <= index]
             entry = current[-1] if current else None
-            opening = any(start == index for start, _ in starts)
-            plain = opening or entry is None or entry.kind == "part"
-            pages.append({"kind": "plain" if plain else "text", "head": entry.title if entry else ""})
+            opening = any(first == index for first, _ in openings)
+            plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
+            pages.append(_BLANK if plain else {"kind": "text", "head": entry.title if entry else ""})
     return pages
 
 
-def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple[int, float]],
+def _merge(parts: list[_Rendered], starts: list[int], overlay: _Rendered, position: dict[str, tuple[int, float]],
            outline: list[Entry], book: Book, modified: datetime, shift: float,
            has_cover: bool) -> bytes:
-    """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins, the overlay
-    set over them, bookmarks, cross-chunk links, metadata."""
+    """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins (a blank verso
+    put before a chunk that must open on a recto), the overlay set over them, bookmarks, cross-chunk
+    links, metadata."""
     import pikepdf
 
     merged = pikepdf.Pdf.new()
     sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
-    for source in sources:
+    for source, start in zip(sources, starts):
+        while len(merged.pages) < start:
+            box = source.pages[0].mediabox
+            merged.add_blank_page(page_size=(float(box[2]), float(box[3])))
         merged.pages.extend(source.pages)
     overlay_pdf = pikepdf.open(io.BytesIO(overlay.data))
     for number, page in enumerate(merged.pages):
