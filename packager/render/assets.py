@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -108,7 +110,60 @@ class Theme:
     user_css: str = ""  # a user's stylesheet, laid over the theme in both formats
     user_css_path: Path | None = None  # its relative url()s resolve beside it
     recto: bool = False  # chapters open on right-hand pages
-    fonts: list[Path] = field(default_factory=list)  # font files the EPUB embeds
+    fonts: list[FontFile] = field(default_factory=list)  # font files the EPUB embeds
+
+
+@dataclass(frozen=True)
+class FontFile:
+    family: str
+    style: str
+    weight: str
+    path: Path
+
+    @property
+    def media_type(self) -> str:
+        return "font/otf" if self.path.suffix.lower() == ".otf" else "font/ttf"
+
+
+def font_dirs() -> list[Path]:
+    """Where a theme's font files are looked for: $PACKAGER_FONT_DIRS when set, else fontconfig's
+    usual folders."""
+    if "PACKAGER_FONT_DIRS" in os.environ:
+        return [Path(p) for p in os.environ["PACKAGER_FONT_DIRS"].split(os.pathsep) if p]
+    home = Path.home()
+    return [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), home / ".local/share/fonts", home / ".fonts"]
+
+
+def find_font(file_name: str) -> Path | None:
+    for folder in font_dirs():
+        if folder.is_dir():
+            found = next(iter(sorted(folder.rglob(file_name))), None)
+            if found is not None:
+                return found
+    return None
+
+
+def theme_fonts(folder: Path) -> tuple[list[FontFile], list[str]]:
+    """The font files a theme's fonts.toml names, found among the installed fonts; a missing one is
+    a warning, and the theme's font stacks fall back to the next family."""
+    listing = folder / "fonts.toml"
+    if not listing.is_file():
+        return [], []
+    spec = tomllib.loads(listing.read_text(encoding="utf-8"))
+    fonts, missing = [], []
+    for font in spec.get("font", []):
+        path = find_font(font["file"])
+        if path is None:
+            missing.append(font["file"])
+        else:
+            fonts.append(FontFile(font["family"], font.get("style", "normal"), font.get("weight", "normal"), path))
+    warnings = []
+    if missing:
+        package = spec.get("package")
+        hint = f" (install the {package} package)" if package else ""
+        warnings.append(f"theme {folder.name}: font {', '.join(missing)} not installed{hint}; "
+                        "the text falls back to the next font in the theme's list")
+    return fonts, warnings
 
 
 def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None,
@@ -139,7 +194,8 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         print_css += "\n" + (styles_dir() / "recto.css").read_text(encoding="utf-8")
     geometry = page_geometry(page_size)
     print_css += "\n" + geometry.css()
-    theme = Theme(name, epub_css, print_css, [styles_dir()], geometry=geometry, recto=recto)
+    fonts, font_warnings = theme_fonts(folder)
+    theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts)
     if user_css_path is not None:
         try:
             user_css = user_css_path.read_text(encoding="utf-8")
@@ -177,6 +233,35 @@ def inline_markup(block) -> Markup:
     return Markup("").join(parts)
 
 
+LEAD_IN_CHARACTERS = 18  # about the first three words: what a book sets in small caps after the sink
+
+
+def lead_in_markup(block) -> Markup:
+    """A chapter's first paragraph with its opening words in `<span class="lead-in">`, which themes
+    set in small caps (and whose first letter may become a drop cap)."""
+    spans = list(block.spans) if block.spans is not None else [Span(block.text)]
+    if not spans:
+        return inline_markup(block)
+    first = spans[0]
+    cut = 0  # end of the last whole word that still fits, at least one word
+    for word in re.finditer(r"\S+", first.text):
+        if cut and word.end() > LEAD_IN_CHARACTERS:
+            break
+        cut = word.end()
+    lead, rest = Span(first.text[:cut], first.italic, first.bold), Span(first.text[cut:], first.italic, first.bold)
+    head = Markup('<span class="lead-in">%s</span>') % inline_markup(_Spans([lead]))
+    return head + inline_markup(_Spans([rest, *spans[1:]]))
+
+
+@dataclass
+class _Spans:
+    spans: list[Span]
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Jinja2 with autoescaping on: story text never becomes markup."""
@@ -189,5 +274,6 @@ def environment() -> jinja2.Environment:
     )
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
+    env.filters["lead_in"] = lead_in_markup
     env.filters["css_string"] = _css_string
     return env
