@@ -176,60 +176,122 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
                    chapter_names=chapter_names)
-    cache = _ChunkCache(cache_dir)
     result = PdfResult(b"")
+    with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
+        body_chunks = _chunks(sequence, whole=jobs <= 1)
+        body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(
+            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots) for chunk in body_chunks]
+        cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
+            if cover else None
 
-    body_chunks = _chunks(sequence, whole=jobs <= 1)
-    body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(entries=chunk, endnote_hrefs={}, page_of={},
-                                                                    **context), chunk_sheets, roots)
-                 for chunk in body_chunks]
-    cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" if cover else None
-    all_anchors = [e.anchor for e in sequence]
+        def front_job(page_of: dict[str, str]) -> _Job:
+            html = env.get_template("pdf-front.html.j2").render(cover=cover_uri, outline=outline,
+                                                                 page_of=page_of, **context)
+            return _Job(html, chunk_sheets, roots)
 
-    def front_job(page_of: dict[str, str]) -> _Job:
-        html = env.get_template("pdf-front.html.j2").render(cover=cover_uri, outline=outline, page_of=page_of,
-                                                             **context)
-        return _Job(html, chunk_sheets, roots)
+        def overlay_job(pages: list[dict[str, str]]) -> _Job:
+            return _Job(env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=pages),
+                        _stylesheets(theme), roots)
 
-    digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
-    placeholder_front = front_job({anchor: "8" * digits for anchor in all_anchors})
-    rendered = _render_all([placeholder_front, *body_jobs], jobs, cache, result)
-    front, bodies = rendered[0], rendered[1:]
+        # First the body chunks, with a contents page whose numbers have the right number of digits.
+        digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
+        placeholder = front_job({e.anchor: "8" * digits for e in sequence})
+        front, *bodies = renderer.render([placeholder, *body_jobs])
 
-    endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
-    for _ in range(3):  # the front's length can change with the digits of its page numbers
-        offsets, page_of, position = _positions(front.pages, bodies, theme.recto)
-        endnotes = None
-        if endnotes_entry is not None:
-            endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
-            html = env.get_template("pdf-chunk.html.j2").render(
-                entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
-                page_of={k: str(v) for k, v in page_of.items()}, **context)
-            endnotes = _render_all([_Job(html, chunk_sheets, roots)], jobs, cache, result)[0]
-            start = _opening(offsets[-1] + bodies[-1].pages if bodies else front.pages, theme.recto)
-            offsets.append(start)
-            for name, (index, y) in endnotes.anchors.items():
-                page_of[name] = start + index + 1
-                position[name] = (start + index, y)
-        final_front = _render_all([front_job({k: str(v) for k, v in page_of.items()})], jobs, cache, result)[0]
-        if final_front.pages == front.pages:
+        # Then, in one round: the endnotes (their back links need the body's pages), the final front,
+        # and the running heads and page numbers of every part already laid out. The front's length
+        # is assumed unchanged; if its new page numbers lengthen it, the round is done again.
+        endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
+        has_cover = cover is not None
+        for _ in range(3):
+            offsets, page_of, position = _positions(front.pages, bodies, theme.recto)
+            body_end = offsets[-1] + bodies[-1].pages if bodies else front.pages
+            round_jobs = []
+            if endnotes_entry is not None:
+                endnotes_start = _opening(body_end, theme.recto)
+                page_of[endnotes_entry.anchor] = endnotes_start + 1
+                endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
+                round_jobs.append(_Job(env.get_template("pdf-chunk.html.j2").render(
+                    entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
+                    page_of={k: str(v) for k, v in page_of.items()}, **context), chunk_sheets, roots))
+            round_jobs.append(front_job({k: str(v) for k, v in page_of.items()}))
+            laid_out = [front, *bodies]
+            plans = _overlay_plans(laid_out, [0, *offsets], body_chunks, has_cover)
+            round_jobs.extend(overlay_job(pages) for pages, _ in plans)
+            done = renderer.render(round_jobs)
+            endnotes = done.pop(0) if endnotes_entry is not None else None
+            final_front, overlays = done[0], done[1:]
+            if final_front.pages == front.pages:
+                front = final_front
+                break
             front = final_front
-            break
-        front = final_front
 
-    parts = [front, *bodies] + ([endnotes] if endnotes is not None else [])
+        parts = [front, *bodies]
+        starts = [0, *offsets]
+        if endnotes is not None:
+            for name, (index, y) in endnotes.anchors.items():
+                page_of[name] = endnotes_start + index + 1
+                position[name] = (endnotes_start + index, y)
+            tail = _overlay_plans([*parts, endnotes], [*starts, endnotes_start], [*body_chunks, [endnotes_entry]],
+                                  has_cover)[-1]
+            plans.append(tail)
+            overlays.extend(renderer.render([overlay_job(tail[0])]))
+            parts.append(endnotes)
+            starts.append(endnotes_start)
     for part in parts:
         result.refused_urls.extend(part.refused)
     for name, (index, y) in front.anchors.items():
         position.setdefault(name, (index, y))
-    starts = [0, *offsets]
-    overlay_pages = _overlay_pages(parts, starts, body_chunks, endnotes_entry, cover is not None)
-    overlay_html = env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=overlay_pages)
-    overlay = _render_all([_Job(overlay_html, _stylesheets(theme), roots)], jobs, cache, result)[0]
-    result.data = _merge(parts, starts, overlay, position, outline, book, modified, geometry.shift_points,
-                         has_cover=cover is not None)
+    overlay_pages = [(doc, page + lead) for doc, (pages, lead) in enumerate(plans)
+                     for page in range(len(pages) - lead)]
+    result.data = _merge(parts, starts, overlays, overlay_pages, position, outline, book, modified,
+                         geometry.shift_points, has_cover=has_cover)
     result.pages = len(overlay_pages)
     return result
+
+
+class _Renderer:
+    """Renders jobs from the cache where it can, the rest in one pool of worker processes kept for
+    the whole book (when jobs > 1) or in this process."""
+
+    def __init__(self, jobs: int, cache: _ChunkCache, result: PdfResult):
+        self.jobs, self.cache, self.result = jobs, cache, result
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Renderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def render(self, jobs_list: list[_Job]) -> list[_Rendered]:
+        keys = [job.key for job in jobs_list]
+        done: dict[int, _Rendered] = {}
+        todo = []
+        for index, key in enumerate(keys):
+            hit = self.cache.get(key)
+            if hit is not None:
+                done[index] = hit
+                self.result.cached_chunks += 1
+            else:
+                todo.append(index)
+        if self.jobs > 1 and todo:  # even a single document goes to a worker: this process keeps only the book
+            if self.pool is None:
+                # Workers fork from a small server that has only WeasyPrint loaded, not from this
+                # process with the whole book in memory: each holds just the chunk it lays out.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
+                self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            for index, rendered in zip(todo, self.pool.map(_render, [jobs_list[i] for i in todo])):
+                done[index] = rendered
+        else:
+            for index in todo:
+                done[index] = _render(jobs_list[index])
+        for index in todo:
+            self.cache.put(keys[index], done[index])
+            self.result.rendered_chunks += 1
+        return [done[i] for i in range(len(jobs_list))]
 
 
 def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int,
@@ -247,8 +309,8 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
-    rendered = _render_all([_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)], jobs,
-                           _ChunkCache(cache_dir), result)[0]
+    with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
+        rendered = renderer.render([_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)])[0]
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     return result
 
@@ -260,35 +322,6 @@ def _stylesheets(theme: Theme, extra: str = "") -> tuple[tuple[str, str], ...]:
     if extra:
         sheets.append((extra, ""))
     return tuple(sheets)
-
-
-def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: PdfResult) -> list[_Rendered]:
-    """Render every job, from the cache where it can; in worker processes when jobs > 1."""
-    keys = [job.key for job in jobs_list]
-    done: dict[int, _Rendered] = {}
-    todo = []
-    for index, key in enumerate(keys):
-        hit = cache.get(key)
-        if hit is not None:
-            done[index] = hit
-            result.cached_chunks += 1
-        else:
-            todo.append(index)
-    if jobs > 1 and todo:  # even a single document goes to a worker: this process keeps only the book
-        # Workers fork from a small server that has only WeasyPrint loaded, not from this process
-        # with the whole book in memory: each holds just the chunk it lays out.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
-            for index, rendered in zip(todo, pool.map(_render, [jobs_list[i] for i in todo])):
-                done[index] = rendered
-    else:
-        for index in todo:
-            done[index] = _render(jobs_list[index])
-    for index in todo:
-        cache.put(keys[index], done[index])
-        result.rendered_chunks += 1
-    return [done[i] for i in range(len(jobs_list))]
 
 
 def _opening(index: int, recto: bool) -> int:
@@ -313,33 +346,58 @@ def _positions(front_pages: int, bodies: list[_Rendered], recto: bool):
     return offsets, page_of, position
 
 
-_BLANK = {"kind": "plain", "head": ""}
+_BLANK = {"kind": "plain", "head": "", "folio": ""}
 
 
-def _overlay_pages(parts: list[_Rendered], starts: list[int], chunks: list[list[Entry]],
-                   endnotes_entry: Entry | None, has_cover: bool) -> list[dict[str, str]]:
-    """For every page of the merged book: whether it carries a running head and number, and which.
-    Openings, part pages and blank versos carry neither."""
-    front = parts[0]
-    pages: list[dict[str, str]] = []
-    for index in range(front.pages):
-        pages.append({"kind": "cover" if has_cover and index == 0 else "plain", "head": ""})
-    entry_lists = [*chunks] + ([[endnotes_entry]] if endnotes_entry is not None else [])
-    for rendered, start, entries in zip(parts[1:], starts[1:], entry_lists):
-        pages.extend(_BLANK for _ in range(start - len(pages)))
-        openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
-        for index in range(rendered.pages):
-            current = [e for first, e in openings if first <= index]
-            entry = current[-1] if current else None
-            opening = any(first == index for first, _ in openings)
-            plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
-            pages.append(_BLANK if plain else {"kind": "text", "head": entry.title if entry else ""})
-    return pages
+def _overlay_plans(parts: list[_Rendered], starts: list[int], chunks: list[list[Entry]],
+                   has_cover: bool) -> list[tuple[list[dict[str, str]], int]]:
+    """For each part (the front, each chunk, the endnotes): the running head and printed page number
+    of each of its pages (and of the blank versos put before it), as one small overlay document each,
+    so they render in parallel and are cached like chunks. Openings, part pages and blank pages carry
+    neither. A part that starts on a verso gets a leading dummy page (`lead` = 1) so that its overlay
+    pages fall on the same sides as in the book."""
+    plans = []
+    end = 0
+    for number, (rendered, start) in enumerate(zip(parts, starts)):
+        lead = end % 2
+        pages = [_BLANK] * (lead + start - end)
+        if number == 0:
+            pages += [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain") for i in range(rendered.pages)]
+        else:
+            entries = chunks[number - 1]
+            openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+            for index in range(rendered.pages):
+                current = [e for first, e in openings if first <= index]
+                entry = current[-1] if current else None
+                opening = any(first == index for first, _ in openings)
+                plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
+                pages.append(_BLANK if plain else
+                             {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
+        plans.append((pages, lead))
+        end = start + rendered.pages
+    return plans
 
 
-def _merge(parts: list[_Rendered], starts: list[int], overlay: _Rendered, position: dict[str, tuple[int, float]],
-           outline: list[Entry], book: Book, modified: datetime, shift: float,
-           has_cover: bool) -> bytes:
+def _retag_fonts(document, salt: int) -> None:
+    """Give each document's font subsets their own tag. WeasyPrint names a subset after its font
+    (`ABCDEF+DejaVu-Serif`) whatever glyphs it holds, so merged documents would carry different
+    subsets under one name, and text extraction (pdftotext) may read one through the other's map."""
+    import pikepdf
+
+    for obj in document.objects:
+        if not isinstance(obj, pikepdf.Dictionary):
+            continue
+        for key in ("/BaseFont", "/FontName"):
+            name = str(obj.get(key, ""))
+            if len(name) > 8 and name[7] == "+":
+                digest = hashlib.sha256(f"{salt}{name}".encode()).digest()
+                tag = "".join(chr(65 + b % 26) for b in digest[:6])
+                obj[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+
+
+def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
+           overlay_pages: list[tuple[int, int]], position: dict[str, tuple[int, float]],
+           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool) -> bytes:
     """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins (a blank verso
     put before a chunk that must open on a recto), the overlay set over them, bookmarks, cross-chunk
     links, metadata."""
@@ -352,7 +410,9 @@ def _merge(parts: list[_Rendered], starts: list[int], overlay: _Rendered, positi
             box = source.pages[0].mediabox
             merged.add_blank_page(page_size=(float(box[2]), float(box[3])))
         merged.pages.extend(source.pages)
-    overlay_pdf = pikepdf.open(io.BytesIO(overlay.data))
+    overlay_pdfs = [pikepdf.open(io.BytesIO(overlay.data)) for overlay in overlays]
+    for number, document in enumerate([*sources, *overlay_pdfs]):
+        _retag_fonts(document, number)
     for number, page in enumerate(merged.pages):
         if not (has_cover and number == 0):
             dx = shift if number % 2 == 0 else -shift  # even index: a recto
@@ -361,7 +421,8 @@ def _merge(parts: list[_Rendered], starts: list[int], overlay: _Rendered, positi
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        page.add_overlay(overlay_pdf.pages[number])
+        document, index = overlay_pages[number]
+        page.add_overlay(overlay_pdfs[document].pages[index])
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
