@@ -193,51 +193,51 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
             return _Job(env.get_template("pdf-overlay.html.j2").render(meta=meta, pages=pages),
                         _stylesheets(theme), roots)
 
-        # First the body chunks, with a contents page whose numbers have the right number of digits.
+        # The body chunks, with a contents page whose numbers have the right number of digits. As
+        # each chunk comes back (in order), its place in the book is known, so the overlay with its
+        # running heads and page numbers is queued at once and fills the pool while chunks finish.
         digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
-        placeholder = front_job({e.anchor: "8" * digits for e in sequence})
-        front, *bodies = renderer.render([placeholder, *body_jobs])
-
-        # Then, in one round: the endnotes (their back links need the body's pages), the final front,
-        # and the running heads and page numbers of every part already laid out. The front's length
-        # is assumed unchanged; if its new page numbers lengthen it, the round is done again.
-        endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
+        placeholder = renderer.submit(front_job({e.anchor: "8" * digits for e in sequence}))
+        pending = [renderer.submit(job) for job in body_jobs]
         has_cover = cover is not None
-        for _ in range(3):
-            offsets, page_of, position = _positions(front.pages, bodies, theme.recto)
-            body_end = offsets[-1] + bodies[-1].pages if bodies else front.pages
-            round_jobs = []
-            if endnotes_entry is not None:
-                endnotes_start = _opening(body_end, theme.recto)
+        endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
+        front = placeholder.result()
+        for _ in range(3):  # the front's length can change with the digits of its page numbers
+            parts, starts, plans, overlays = [front], [0], [], []
+            plans.append(_overlay_plan(front, 0, 0, [], has_cover))
+            overlays.append(renderer.submit(overlay_job(plans[0][0])))
+            for chunk, waiting in zip(body_chunks, pending):
+                rendered = waiting.result()
+                end = starts[-1] + parts[-1].pages
+                starts.append(_opening(end, theme.recto))
+                parts.append(rendered)
+                plans.append(_overlay_plan(rendered, starts[-1], end, chunk, has_cover))
+                overlays.append(renderer.submit(overlay_job(plans[-1][0])))
+            page_of, position = _positions(parts, starts)
+            endnotes_start = _opening(starts[-1] + parts[-1].pages, theme.recto)
+            endnotes = None
+            if endnotes_entry is not None:  # their back links give the body's pages
                 page_of[endnotes_entry.anchor] = endnotes_start + 1
                 endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
-                round_jobs.append(_Job(env.get_template("pdf-chunk.html.j2").render(
+                endnotes = renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(
                     entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
                     page_of={k: str(v) for k, v in page_of.items()}, **context), chunk_sheets, roots))
-            round_jobs.append(front_job({k: str(v) for k, v in page_of.items()}))
-            laid_out = [front, *bodies]
-            plans = _overlay_plans(laid_out, [0, *offsets], body_chunks, has_cover)
-            round_jobs.extend(overlay_job(pages) for pages, _ in plans)
-            done = renderer.render(round_jobs)
-            endnotes = done.pop(0) if endnotes_entry is not None else None
-            final_front, overlays = done[0], done[1:]
+            final_front = renderer.submit(front_job({k: str(v) for k, v in page_of.items()})).result()
             if final_front.pages == front.pages:
-                front = final_front
+                parts[0] = front = final_front
                 break
             front = final_front
-
-        parts = [front, *bodies]
-        starts = [0, *offsets]
+            pending = [_Done(part) for part in parts[1:]]
         if endnotes is not None:
-            for name, (index, y) in endnotes.anchors.items():
-                page_of[name] = endnotes_start + index + 1
+            rendered = endnotes.result()
+            for name, (index, y) in rendered.anchors.items():
                 position[name] = (endnotes_start + index, y)
-            tail = _overlay_plans([*parts, endnotes], [*starts, endnotes_start], [*body_chunks, [endnotes_entry]],
-                                  has_cover)[-1]
-            plans.append(tail)
-            overlays.extend(renderer.render([overlay_job(tail[0])]))
-            parts.append(endnotes)
+            end = starts[-1] + parts[-1].pages
+            plans.append(_overlay_plan(rendered, endnotes_start, end, [endnotes_entry], has_cover))
+            overlays.append(renderer.submit(overlay_job(plans[-1][0])))
+            parts.append(rendered)
             starts.append(endnotes_start)
+        overlays = [waiting.result() for waiting in overlays]
     for part in parts:
         result.refused_urls.extend(part.refused)
     for name, (index, y) in front.anchors.items():
@@ -250,9 +250,34 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     return result
 
 
+@dataclass
+class _Done:
+    """A rendering already at hand, with the same face as a pending one."""
+
+    rendered: _Rendered
+
+    def result(self) -> _Rendered:
+        return self.rendered
+
+
+class _Pending:
+    """A rendering under way in a worker; stored in the cache when it comes back."""
+
+    def __init__(self, future, renderer: _Renderer, key: str):
+        self.future, self.renderer, self.key = future, renderer, key
+        self.rendered: _Rendered | None = None
+
+    def result(self) -> _Rendered:
+        if self.rendered is None:
+            self.rendered = self.future.result()
+            self.renderer.cache.put(self.key, self.rendered)
+            self.renderer.result.rendered_chunks += 1
+        return self.rendered
+
+
 class _Renderer:
-    """Renders jobs from the cache where it can, the rest in one pool of worker processes kept for
-    the whole book (when jobs > 1) or in this process."""
+    """Renders documents from the cache where it can, the rest in one pool of worker processes kept
+    for the whole book (when jobs > 1) or at once in this process."""
 
     def __init__(self, jobs: int, cache: _ChunkCache, result: PdfResult):
         self.jobs, self.cache, self.result = jobs, cache, result
@@ -265,33 +290,24 @@ class _Renderer:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    def render(self, jobs_list: list[_Job]) -> list[_Rendered]:
-        keys = [job.key for job in jobs_list]
-        done: dict[int, _Rendered] = {}
-        todo = []
-        for index, key in enumerate(keys):
-            hit = self.cache.get(key)
-            if hit is not None:
-                done[index] = hit
-                self.result.cached_chunks += 1
-            else:
-                todo.append(index)
-        if self.jobs > 1 and todo:  # even a single document goes to a worker: this process keeps only the book
-            if self.pool is None:
-                # Workers fork from a small server that has only WeasyPrint loaded, not from this
-                # process with the whole book in memory: each holds just the chunk it lays out.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-                self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-            for index, rendered in zip(todo, self.pool.map(_render, [jobs_list[i] for i in todo])):
-                done[index] = rendered
-        else:
-            for index in todo:
-                done[index] = _render(jobs_list[index])
-        for index in todo:
-            self.cache.put(keys[index], done[index])
+    def submit(self, job: _Job) -> _Done | _Pending:
+        key = job.key
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.result.cached_chunks += 1
+            return _Done(hit)
+        if self.jobs <= 1:
+            rendered = _render(job)
+            self.cache.put(key, rendered)
             self.result.rendered_chunks += 1
-        return [done[i] for i in range(len(jobs_list))]
+            return _Done(rendered)
+        if self.pool is None:  # even a single document goes to a worker: this process keeps only the book
+            # Workers fork from a small server that has only WeasyPrint loaded, not from this process
+            # with the whole book in memory: each holds just the chunk it lays out.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return _Pending(self.pool.submit(_render, job), self, key)
 
 
 def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int,
@@ -310,7 +326,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
-        rendered = renderer.render([_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)])[0]
+        rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     return result
 
@@ -330,52 +346,40 @@ def _opening(index: int, recto: bool) -> int:
     return index + 1 if recto and index % 2 else index
 
 
-def _positions(front_pages: int, bodies: list[_Rendered], recto: bool):
-    """Where each chunk starts, and the printed page number and position of every anchor."""
-    offsets = []
-    start = front_pages
+def _positions(parts: list[_Rendered], starts: list[int]):
+    """The printed page number and the position of every anchor in the body chunks."""
     page_of: dict[str, int] = {}
     position: dict[str, tuple[int, float]] = {}
-    for rendered in bodies:
-        start = _opening(start, recto)
-        offsets.append(start)
+    for rendered, start in zip(parts[1:], starts[1:]):
         for name, (index, y) in rendered.anchors.items():
             page_of[name] = start + index + 1
             position[name] = (start + index, y)
-        start += rendered.pages
-    return offsets, page_of, position
+    return page_of, position
 
 
 _BLANK = {"kind": "plain", "head": "", "folio": ""}
 
 
-def _overlay_plans(parts: list[_Rendered], starts: list[int], chunks: list[list[Entry]],
-                   has_cover: bool) -> list[tuple[list[dict[str, str]], int]]:
-    """For each part (the front, each chunk, the endnotes): the running head and printed page number
-    of each of its pages (and of the blank versos put before it), as one small overlay document each,
-    so they render in parallel and are cached like chunks. Openings, part pages and blank pages carry
-    neither. A part that starts on a verso gets a leading dummy page (`lead` = 1) so that its overlay
-    pages fall on the same sides as in the book."""
-    plans = []
-    end = 0
-    for number, (rendered, start) in enumerate(zip(parts, starts)):
-        lead = end % 2
-        pages = [_BLANK] * (lead + start - end)
-        if number == 0:
-            pages += [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain") for i in range(rendered.pages)]
-        else:
-            entries = chunks[number - 1]
-            openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
-            for index in range(rendered.pages):
-                current = [e for first, e in openings if first <= index]
-                entry = current[-1] if current else None
-                opening = any(first == index for first, _ in openings)
-                plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
-                pages.append(_BLANK if plain else
-                             {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
-        plans.append((pages, lead))
-        end = start + rendered.pages
-    return plans
+def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry],
+                  has_cover: bool) -> tuple[list[dict[str, str]], int]:
+    """The running head and printed page number of each page of one part (the front, a chunk, the
+    endnotes) and of the blank versos put before it (from `end`, where the previous part ended), as
+    one small overlay document, so that overlays render in parallel and are cached like chunks.
+    Openings, part pages and blank pages carry neither. A part that starts on a verso gets a leading
+    dummy page (`lead` = 1) so that its overlay pages fall on the same sides as in the book."""
+    lead = end % 2
+    pages = [_BLANK] * (lead + start - end)
+    if start == 0:  # the front
+        return pages + [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain")
+                        for i in range(rendered.pages)], lead
+    openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+    for index in range(rendered.pages):
+        current = [e for first, e in openings if first <= index]
+        entry = current[-1] if current else None
+        opening = any(first == index for first, _ in openings)
+        plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
+        pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
+    return pages, lead
 
 
 def _retag_fonts(document, salt: int) -> None:
