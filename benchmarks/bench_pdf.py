@@ -1,5 +1,6 @@
-"""War and Peace to PDF: packager with --jobs 1 and --jobs 2, a rebuild after appending a chapter, and
-the peers (calibre's `ebook-convert`, pandoc's HTML through WeasyPrint), side by side in one run.
+"""War and Peace to PDF: packager with --jobs 1 and --jobs 2, the same book laid out by WeasyPrint as
+one document in one process (the baseline for memory), a rebuild after appending a chapter, and the
+peers (calibre's `ebook-convert`, pandoc's HTML through WeasyPrint), side by side in one run.
 
     python3 benchmarks/bench_pdf.py [--peers]
 
@@ -24,6 +25,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT.parent / "shared" / "corpus" / "gutenberg" / "war-and-peace.txt"
 PACKAGER = [sys.executable, "-m", "packager"]
+# The same book, theme and cover as `packager build`, laid out as one WeasyPrint document in one
+# process: what a renderer without chunks does (and what --pdf-variant does).
+ONE_DOCUMENT = """
+import sys
+from pathlib import Path
+from packager.build import resolve_cover, source_date
+from packager.read.sources import find_stories
+from packager.render.assets import load_theme
+from packager.render.pdf import _build_whole
+from packager.story import load_story
+from packager.transform.pipeline import prepare_book
+story = load_story(find_stories(Path(sys.argv[1]))[0])
+book = prepare_book(story.book)[0]
+pdf = _build_whole(book, load_theme(None), resolve_cover(story, None), source_date(story), 1, None, "")
+Path(sys.argv[2]).write_bytes(pdf.data)
+"""
 
 
 def _tree(root: int) -> list[int]:
@@ -88,7 +105,13 @@ def main() -> None:
                                "--out-dir", str(tmp_path / f"out-{jobs}")], env)
             figures[f"packager --jobs {jobs}"] = {"s": seconds, "mb": mb}
             print(f"packager --jobs {jobs}: {seconds:.1f} s, {mb:.0f} MB", flush=True)
+        seconds, mb = run([sys.executable, "-c", ONE_DOCUMENT, str(book), str(tmp_path / "one-document.pdf")])
+        figures["one document, one process"] = {"s": seconds, "mb": mb}
+        print(f"one document, one process: {seconds:.1f} s, {mb:.0f} MB", flush=True)
         sizes = {jobs: (tmp_path / f"out-{jobs}" / "war-and-peace.pdf").stat().st_size for jobs in (1, 2)}
+        sizes["one document"] = (tmp_path / "one-document.pdf").stat().st_size
+        identical = (tmp_path / "out-1" / "war-and-peace.pdf").read_bytes() == \
+            (tmp_path / "out-2" / "war-and-peace.pdf").read_bytes()
         with book.open("a", encoding="utf-8") as stream:
             stream.write("\n\nCHAPTER XIII\n\nAnd here the story paused, and began again.\n")
         env = dict(os.environ, PACKAGER_CACHE_DIR=str(tmp_path / "cache-2"))
@@ -111,6 +134,7 @@ def main() -> None:
                 figures["pandoc html + WeasyPrint"] = {"s": seconds, "mb": mb}
                 print(f"pandoc + WeasyPrint: {seconds:.1f} s", flush=True)
     one, two = figures["packager --jobs 1"], figures["packager --jobs 2"]
+    whole = figures["one document, one process"]
     rebuild = figures["rebuild after appending a chapter"]
     print("\nwar-and-peace.txt to PDF, one run each")
     print(f"{'command':38} {'seconds':>8} {'peak MB':>8}")
@@ -118,7 +142,8 @@ def main() -> None:
         print(f"{name:38} {value['s']:8.1f} {value['mb']:8.0f}")
     ratios = {
         "jobs2 / jobs1 time (target <= 0.55)": two["s"] / one["s"],
-        "jobs2 / jobs1 largest-process memory (target <= 0.5)": two["mb"] / one["mb"],
+        "jobs2 largest process / one-document render memory (target <= 0.5)": two["mb"] / whole["mb"],
+        "jobs2 / one-document render time": two["s"] / whole["s"],
         "rebuild / full jobs2 build (target <= 0.15)": rebuild["s"] / two["s"],
     }
     for peer in ("calibre ebook-convert", "pandoc html + WeasyPrint"):
@@ -127,8 +152,10 @@ def main() -> None:
     print()
     for name, value in ratios.items():
         print(f"{name:58} {value:6.2f}")
-    print(f"{'PDF size, jobs 2 / jobs 1':58} {sizes[2] / sizes[1]:6.2f}  ({sizes[2]:,} / {sizes[1]:,} bytes)")
-    print(json.dumps({"figures": figures, "ratios": ratios, "pdf_bytes": sizes}))
+    print(f"{'PDF size, chunked / one document':58} {sizes[2] / sizes['one document']:6.2f}  "
+          f"({sizes[2]:,} / {sizes['one document']:,} bytes)")
+    print(f"{'--jobs 1 and --jobs 2 PDFs byte-identical':58} {identical}")
+    print(json.dumps({"figures": figures, "ratios": ratios, "pdf_bytes": sizes, "identical": identical}))
 
 
 if __name__ == "__main__":

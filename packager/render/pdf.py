@@ -1,15 +1,18 @@
 """PDF through WeasyPrint, rendered in chunks and merged into one book.
 
 WeasyPrint lays out one document on one core and keeps it all in memory. So the body is cut into
-chunks at chapter boundaries, each rendered alone (in worker processes when `jobs` > 1) with the same
-text width on every page and no running heads or page numbers; then the chunks are merged with pypdf,
-each page moved to its side's margins, and an overlay rendered from the theme's own page rules sets
-the running heads and page numbers of the whole book, so numbering runs on without a gap. The front
-(cover, title page, contents) is rendered last, with the page numbers the chunks turned out to have;
-bookmarks and cross-chunk links are made from the book's outline and the anchors each chunk reports.
+chunks at chapter boundaries, each rendered alone (in worker processes when `jobs` > 1, one after
+another in this process when it is 1: the same chunks, so the same bytes) with the same text width on
+every page and no running heads or page numbers. As each chunk comes back its place in the book is
+known, and a small overlay document of its running heads and page numbers, set by the theme's own
+page rules, is rendered too. The front (cover, title page, contents) is rendered with the page numbers
+the chunks turned out to have. Then pikepdf merges the parts, moves each page to its side's margins
+(a blank verso put before a chunk that must open on a recto), lays the overlays over them, and adds
+bookmarks, cross-chunk links and metadata.
 
-Chunks are cached by their content and stylesheets (not by where they land: their layout does not
-depend on it), so a rebuild re-renders only the chunks that changed.
+Chunks and overlays are cached by their content and stylesheets (a chunk's layout does not depend on
+where it lands), so a rebuild re-renders only what changed. A PDF variant (PDF/UA, PDF/A) is laid
+out as one document instead, so that WeasyPrint's tags and metadata describe the whole book.
 
 The renderer only reads the book's own files (theme folders, the user's stylesheet folder) and data:
 URIs: a stylesheet or story pointing at a remote address gets nothing fetched.
@@ -24,10 +27,13 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 from packager import __version__
 from packager.model import Book
@@ -125,14 +131,20 @@ class _ChunkCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for suffix, data in ((".pdf", rendered.data), (".json", json.dumps(
-                    {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused,
-                     "blanks": rendered.blanks}).encode())):
-                temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+        except OSError:
+            return  # a cache that cannot be written only costs time
+        # The PDF goes in last: a chunk counts as cached only once both files are whole.
+        for suffix, data in ((".json", json.dumps(
+                {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused,
+                 "blanks": rendered.blanks}).encode()), (".pdf", rendered.data)):
+            temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+            try:
                 temporary.write_bytes(data)
                 os.replace(temporary, self.folder / f"{key}{suffix}")
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+            except OSError:
+                return
+            finally:  # also when interrupted half-way
+                temporary.unlink(missing_ok=True)
 
 
 def default_cache_dir() -> Path:
@@ -141,13 +153,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "pdf-chunks"
 
 
-def _chunks(sequence: list[Entry], whole: bool) -> list[list[Entry]]:
+def _chunks(sequence: list[Entry]) -> list[list[Entry]]:
     """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
     goes with the chapter after it. Boundaries depend only on the text, so they stay put when a
-    chapter is appended. Endnotes are left out: they are rendered last."""
+    chapter is appended, and the same whatever `jobs` is, so the number of processes never changes a
+    byte of the book. Endnotes are left out: they are rendered last."""
     body = [e for e in sequence if e.kind not in ("endnotes",)]
-    if whole:
-        return [body] if body else []
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in body:
@@ -178,7 +189,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
                    chapter_names=chapter_names)
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
-        body_chunks = _chunks(sequence, whole=jobs <= 1)
+        body_chunks = _chunks(sequence)
         body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(
             entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots) for chunk in body_chunks]
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
@@ -286,9 +297,13 @@ class _Renderer:
     def __enter__(self) -> _Renderer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def __exit__(self, kind, *exc) -> None:
+        if self.pool is None:
+            return
+        if kind is None:
+            self.pool.shutdown()
+        else:  # Ctrl-C, or a chunk that failed: stop the others now, not when they end
+            _stop_workers(self.pool)
 
     def submit(self, job: _Job) -> _Done | _Pending:
         key = job.key
@@ -306,8 +321,41 @@ class _Renderer:
             # with the whole book in memory: each holds just the chunk it lays out.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-        return _Pending(self.pool.submit(_render, job), self, key)
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                            initializer=_ignore_interrupts)
+        with _interrupts_held():  # a submission may start a worker
+            return _Pending(self.pool.submit(_render, job), self, key)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while the worker processes start, and take it right after: a worker half-started
+    when it came would be missed by _stop_workers. Processes started meanwhile (the fork server, hence
+    every worker) keep it blocked for good, and leave it to this process."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:  # not on Windows
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them: one message, not one per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's workers at once (a chunk can take a minute to lay out) and wait for them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int,
@@ -382,6 +430,21 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     return pages, lead
 
 
+def _add_overlay(page, overlay, number: int) -> None:
+    """pikepdf's Page.add_overlay, but naming the overlay's XObject after the page number where pikepdf
+    picks a random name, so that the same book gives the same bytes (and --jobs 1 the same as --jobs 2).
+    The name is the page's own: pages of one chunk share one resource dictionary."""
+    import pikepdf
+
+    form = overlay.as_form_xobject()
+    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/PackagerOverlay{number}"))
+    placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n", prepend=False)
+    page.contents_add(placement, prepend=False)
+    page.contents_coalesce()
+
+
 def _retag_fonts(document, salt: int) -> None:
     """Give each document's font subsets their own tag. WeasyPrint names a subset after its font
     (`ABCDEF+DejaVu-Serif`) whatever glyphs it holds, so merged documents would carry different
@@ -426,7 +489,7 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
         document, index = overlay_pages[number]
-        page.add_overlay(overlay_pdfs[document].pages[index])
+        _add_overlay(page, overlay_pdfs[document].pages[index], number)
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
