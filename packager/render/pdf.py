@@ -84,6 +84,10 @@ class _Rendered:
 _PARSED_CSS: dict[tuple[str, str, tuple[str, ...]], object] = {}
 
 
+def _ready() -> None:
+    """A first task for each worker, so that workers start before the first chunk is ready."""
+
+
 def _render(job: _Job) -> _Rendered:
     """Lay out and write one chunk (in a worker process when rendering in parallel)."""
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
@@ -190,8 +194,6 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
-        body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(
-            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots) for chunk in body_chunks]
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
             if cover else None
 
@@ -209,7 +211,8 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         # running heads and page numbers is queued at once and fills the pool while chunks finish.
         digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
         placeholder = renderer.submit(front_job({e.anchor: "8" * digits for e in sequence}))
-        pending = [renderer.submit(job) for job in body_jobs]
+        pending = [renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(  # each on its way at once
+            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots)) for chunk in body_chunks]
         has_cover = cover is not None
         endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
         front = placeholder.result()
@@ -295,6 +298,8 @@ class _Renderer:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Renderer:
+        if self.jobs > 1:  # start the workers now, while this process writes the chunks' HTML
+            self._pool()
         return self
 
     def __exit__(self, kind, *exc) -> None:
@@ -316,15 +321,22 @@ class _Renderer:
             self.cache.put(key, rendered)
             self.result.rendered_chunks += 1
             return _Done(rendered)
-        if self.pool is None:  # even a single document goes to a worker: this process keeps only the book
-            # Workers fork from a small server that has only WeasyPrint loaded, not from this process
-            # with the whole book in memory: each holds just the chunk it lays out.
+        with _interrupts_held():  # a submission may start a worker
+            return _Pending(self._pool().submit(_render, job), self, key)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        """Even a single document goes to a worker: this process keeps only the book. Workers fork
+        from a small server that has only WeasyPrint loaded, not from this process with the whole book
+        in memory: each holds just the chunk it lays out."""
+        if self.pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                            initializer=_ignore_interrupts)
-        with _interrupts_held():  # a submission may start a worker
-            return _Pending(self.pool.submit(_render, job), self, key)
+            with _interrupts_held():
+                self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                                initializer=_ignore_interrupts)
+                for _ in range(self.jobs):
+                    self.pool.submit(_ready)
+        return self.pool
 
 
 @contextmanager
