@@ -108,7 +108,7 @@ def build(
             continue
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {warning}")
-        chapters = len(result.story.book.chapters)
+        chapters = result.rendered.chapters
         outputs = ", ".join(str(p) for p in result.outputs)
         out.print(f"built {outputs} ({chapters} chapter{'s' if chapters != 1 else ''})")
     if failures:

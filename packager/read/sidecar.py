@@ -56,12 +56,13 @@ def load_sidecar(path: Path | None) -> Sidecar:
                 else value
         else:
             sidecar.warnings.append(f"{path}: unknown key '{key}' ignored")
-    _check_types(sidecar, path)
+    check_metadata_types(sidecar.metadata, path)
     return sidecar
 
 
-def _check_types(sidecar: Sidecar, path: Path) -> None:
-    meta = sidecar.metadata
+def check_metadata_types(meta: dict[str, Any], path: Path) -> None:
+    """Names as lists of strings, text fields as strings, the series index a number; else an error
+    naming the file (shared with collection.toml)."""
     for key in ("author", "authors", "subjects"):
         if key in meta:
             value = meta[key]

@@ -33,7 +33,7 @@ from packager import __version__
 from packager.model import Book
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
-from packager.render.layout import Entry, front_blocks, plan
+from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 
 LINK_PREFIX = "packager-anchor:"  # a cross-chunk link, resolved to its page when the chunks are merged
 CHUNK_CHARACTERS = 120_000  # about 60 A5 pages: big enough to amortise start-up, small enough to spread
@@ -139,15 +139,15 @@ def default_cache_dir() -> Path:
 
 def _chunks(sequence: list[Entry], whole: bool) -> list[list[Entry]]:
     """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
-    goes with the chapter after it. Boundaries depend only on the text, so they stay put when a
-    chapter is appended. Endnotes are left out: they are rendered last."""
+    (or an anthology story's) goes with the chapter after it. Boundaries depend only on the text, so
+    they stay put when a chapter is appended. Endnotes are left out: they are rendered last."""
     body = [e for e in sequence if e.kind not in ("endnotes",)]
     if whole:
         return [body] if body else []
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in body:
-        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind != "part":
+        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind not in ("part", "story"):
             chunks.append([])
             size = 0
         chunks[-1].append(entry)
@@ -166,9 +166,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     geometry = theme.geometry
     chunk_sheets = _stylesheets(theme, extra=geometry.chunk_css())
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
-    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    chapter_names = note_group_names(book, sequence)
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
-                   chapter_names=chapter_names)
+                   chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
     cache = _ChunkCache(cache_dir)
     result = PdfResult(b"")
 
@@ -290,7 +290,7 @@ def _overlay_pages(parts: list[_Rendered], chunks: list[list[Entry]],
             current = [e for start, e in starts if start <= index]
             entry = current[-1] if current else None
             opening = any(start == index for start, _ in starts)
-            plain = opening or entry is None or entry.kind == "part"
+            plain = opening or entry is None or entry.kind in ("part", "story")
             pages.append({"kind": "plain" if plain else "text", "head": entry.title if entry else ""})
     return pages
 
@@ -334,17 +334,19 @@ def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple
                     annotation.Dest = destination(anchor)
                 annotation.Border = pikepdf.Array([0, 0, 0])
 
+    def bookmarks(entries: list[Entry]) -> list:
+        items = []
+        for entry in entries:
+            if entry.anchor in position:
+                item = pikepdf.OutlineItem(entry.title, position[entry.anchor][0])
+                item.children.extend(bookmarks(entry.children))
+                items.append(item)
+        return items
+
     with merged.open_outline() as tree:
         if "toc" in position:
             tree.root.append(pikepdf.OutlineItem("Contents", position["toc"][0]))
-        for entry in outline:
-            if entry.anchor not in position:
-                continue
-            item = pikepdf.OutlineItem(entry.title, position[entry.anchor][0])
-            for child in entry.children:
-                if child.anchor in position:
-                    item.children.append(pikepdf.OutlineItem(child.title, position[child.anchor][0]))
-            tree.root.append(item)
+        tree.root.extend(bookmarks(outline))
     meta = book.metadata
     stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
     info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
