@@ -47,6 +47,7 @@ class BuildOptions:
     jobs: int = 1
     cache_dir: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    source_date_epoch: int | None = None  # dcterms:modified for every book; None: SOURCE_DATE_EPOCH, else mtimes
 
 
 @dataclass
@@ -81,12 +82,17 @@ class BuildResult:
         return self.rendered.warnings
 
 
-def source_date(story: Story) -> datetime:
-    """`dcterms:modified`: SOURCE_DATE_EPOCH when set, else the newest modification time of the story's
-    own files, so an unchanged story rebuilds to identical bytes."""
+def source_date_epoch() -> int | None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    return int(epoch) if epoch and epoch.strip().isdigit() else None
+
+
+def source_date(story: Story, epoch: int | None = None) -> datetime:
+    """`dcterms:modified`: `epoch` (else SOURCE_DATE_EPOCH) when set, else the newest modification time
+    of the story's own files, so an unchanged story rebuilds to identical bytes."""
+    epoch = epoch if epoch is not None else source_date_epoch()
+    if epoch is not None:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc)
     paths = list(story.source.files) + ([story.source.sidecar] if story.source.sidecar else [])
     newest = max(int(p.stat().st_mtime) for p in paths)
     return datetime.fromtimestamp(newest, tz=timezone.utc)
@@ -161,7 +167,7 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
-    files, refused = _render_formats(book, theme, cover, source_date(story), options)
+    files, refused = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch), options)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
         files["notes.txt"] = notes_report(story, removed).encode("utf-8")
@@ -206,7 +212,7 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
         cover = generate_cover(meta.title or "", meta.authors, meta.series, meta.series_index)
     else:
         cover = load_cover(Path(choice))
-    modified = max(source_date(story) for story in stories)
+    modified = max(source_date(story, options.source_date_epoch) for story in stories)
     files, refused = _render_formats(book, theme, cover, modified, options)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:

@@ -184,4 +184,5 @@ def environment() -> jinja2.Environment:
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
     env.filters["css_string"] = _css_string
+    env.filters["thousands"] = lambda number: f"{int(number):,}"
     return env
