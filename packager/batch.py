@@ -389,7 +389,8 @@ class DaskPool:
         return self.client.submit(build_task, task, pure=False, key=f"packager-{task.label}-{os.urandom(6).hex()}")
 
     def wait(self, futures: list[Any]) -> list[Any]:
-        return list(self._distributed.wait(futures, return_when="FIRST_COMPLETED").done)
+        with self.client.as_current():
+            return list(self._distributed.wait(futures, return_when="FIRST_COMPLETED").done)
 
     def close(self) -> None:
         self.client.close()

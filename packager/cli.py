@@ -42,7 +42,7 @@ out = Console(highlight=False, soft_wrap=True)
 def _fail(error: PackagerError, debug: bool) -> None:
     if debug:
         raise error
-    err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {_escape(str(error))}", markup=True, highlight=False)
     raise typer.Exit(error.exit_code)
 
 
