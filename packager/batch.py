@@ -338,15 +338,16 @@ class LocalProcessPool:
 
     sends_bytes = True
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, formats: tuple[str, ...] = ("epub", "pdf")):
         self.slots = workers
+        self._preload = ["packager.batch"] + [f"packager.render.{f}" for f in formats] + \
+            (["weasyprint"] if "pdf" in formats else [])
         self._executor = self._start()
 
     def _start(self) -> concurrent.futures.ProcessPoolExecutor:
         import multiprocessing
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["packager.batch", "packager.render.epub", "packager.render.pdf",
-                                        "weasyprint"])
+        context.set_forkserver_preload(self._preload)
         return concurrent.futures.ProcessPoolExecutor(max_workers=self.slots, mp_context=context)
 
     def submit(self, task: BookTask) -> concurrent.futures.Future:
@@ -526,7 +527,7 @@ def _pool(count: int, options: BuildOptions, dask_scheduler: str | None) -> Work
         return DaskPool(dask_scheduler)
     if count == 1 or options.jobs <= 1:
         return InProcessPool()
-    return LocalProcessPool(min(options.jobs, count))
+    return LocalProcessPool(min(options.jobs, count), options.formats)
 
 
 def _build_all(planned: list[_Planned], options: BuildOptions, given_options: BuildOptions, pool: WorkerPool,

@@ -151,7 +151,7 @@ def _progress(batch: bool) -> Iterator[Callable[[BatchProgress], None] | None]:
         task = progress.add_task("finding books", total=None)
 
         def update(state: BatchProgress) -> None:
-            flying = ", ".join(state.in_flight)
+            flying = ", ".join(Path(label).name for label in state.in_flight)
             flying = flying if len(flying) <= 50 else flying[:49] + "…"
             unchanged = f"{state.skipped} unchanged · " if state.skipped else ""
             progress.update(task, total=state.total, completed=state.done,
