@@ -643,6 +643,9 @@ class _Writer:
 
     def flush(self) -> None:
         if self.incremental and self.changes:
-            self.manifest = update_manifest(self.out_dir, self.changes)
+            try:
+                self.manifest = update_manifest(self.out_dir, self.changes)
+            except OSError as error:
+                raise PackagerError(f"cannot write the manifest: {error.strerror or error}", self.out_dir) from None
             self.changes = {}
         self.flushed = time.monotonic()

@@ -194,15 +194,20 @@ def _show_summary(result: BatchReport) -> None:
     table.add_column("Time", justify="right")
     table.add_column("Files", overflow="fold", ratio=2)
     colours = {"built": "green", "skipped": "dim", "failed": "bold red"}
-    for row in result.rows:
+    unchanged = [row for row in result.rows if row.status == "skipped"]
+    for row in (row for row in result.rows if row.status != "skipped"):
         failed = row.status == "failed"
         files = (Path(row.outputs[0]).stem + " " + " ".join("." + n.split(".", 1)[1] for n in row.outputs)) \
             if row.outputs else ""
-        table.add_row(_escape(row.title or row.source), f"[{colours[row.status]}]{'unchanged' if row.status == 'skipped' else row.status}[/]",
+        table.add_row(_escape(row.title or row.source), f"[{colours[row.status]}]{row.status}[/]",
                       "" if failed else str(row.chapters), "" if failed else f"{row.words:,}",
                       "" if failed else f"{row.notes_found}/{row.notes_removed}",
                       str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "",
                       _escape(files))
+    if unchanged:  # one line for the books not rebuilt: a rerun's table stays short
+        table.add_row(f"[dim]{len(unchanged)} book{'s' if len(unchanged) != 1 else ''} not rebuilt[/]", "[dim]unchanged[/]",
+                      str(sum(r.chapters for r in unchanged)), f"{sum(r.words for r in unchanged):,}",
+                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "", "")
     out.print(table)
     out.print(f"{result.count('built')} built, {result.count('skipped')} unchanged, {result.count('failed')} failed "
               f"in {result.seconds:.1f}s (notes: found/stripped)")
