@@ -28,7 +28,6 @@ from packager import __version__
 from packager.build import BuildOptions, RenderedBook, render_book, source_date_epoch, write_outputs
 from packager.errors import PackagerError
 from packager.manifest import Entry, read_manifest, update_manifest
-from packager.read.collection import Collection
 from packager.read.sidecar import load_sidecar
 from packager.read.sources import BookSource, StorySource
 from packager.render.assets import styles_dir, templates_dir
@@ -601,7 +600,8 @@ class _Writer:
             outputs = write_outputs(self.out_dir, slug, outcome.files)
             cover = None
             if self.library and outcome.cover is not None:
-                written = write_outputs(self.out_dir / COVERS_FOLDER, slug, {outcome.cover.extension: outcome.cover.data})
+                image = {outcome.cover.extension: outcome.cover.data}
+                written = write_outputs(self.out_dir / COVERS_FOLDER, slug, image)
                 cover = f"{COVERS_FOLDER}/{written[0].name}"
         except PackagerError as error:
             row.error, row.exit_code = str(error), error.exit_code

@@ -205,7 +205,8 @@ def _show_summary(result: BatchReport) -> None:
                       str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "",
                       _escape(files))
     if unchanged:  # one line for the books not rebuilt: a rerun's table stays short
-        table.add_row(f"[dim]{len(unchanged)} book{'s' if len(unchanged) != 1 else ''} not rebuilt[/]", "[dim]unchanged[/]",
+        books = f"{len(unchanged)} book{'s' if len(unchanged) != 1 else ''}"
+        table.add_row(f"[dim]{books} not rebuilt[/]", "[dim]unchanged[/]",
                       str(sum(r.chapters for r in unchanged)), f"{sum(r.words for r in unchanged):,}",
                       f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "", "")
     out.print(table)

@@ -100,8 +100,8 @@ def test_notes_stripped_are_counted_in_the_report(tmp_path):
                    "--report", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     rows = {row["slug"]: row for row in build_json(tmp_path / "r.json")["books"]}
-    assert rows["naruto-the-return-of-darkness"]["notes_removed"] >= 1
-    assert rows["naruto-the-return-of-darkness"]["notes_found"] >= rows["naruto-the-return-of-darkness"]["notes_removed"]
+    naruto = rows["naruto-the-return-of-darkness"]
+    assert naruto["notes_removed"] >= 1 and naruto["notes_found"] >= naruto["notes_removed"]
     assert (tmp_path / "out" / "naruto-the-return-of-darkness.notes.txt").is_file()
     assert rows["plain-tale"]["notes_removed"] == 0
 
@@ -323,3 +323,79 @@ def test_a_title_on_the_command_line_for_several_books_is_a_usage_error(tmp_path
 def test_a_single_story_builds_as_before_without_a_manifest(tmp_path):
     run_packager("build", shared("seeds", "002_70d5451547c23a5a.txt"), "--to", "epub", "--out-dir", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["walk-with-me.epub"]
+
+
+# --- failures inside workers ------------------------------------------------------------------------
+
+def _tiny_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    story(folder, "one.txt", "First Tale")
+    story(folder, "two.txt", "Second Tale")
+    return folder
+
+
+def test_an_unexpected_exception_while_building_fails_that_book_alone_in_one_line(tmp_path, monkeypatch):
+    import packager.batch as batch
+    from packager.build import BuildOptions
+    from packager.read.sources import find_books
+
+    real = batch.render_book
+
+    def render(book, options):
+        if book.path.name == "one.txt":
+            raise ValueError("something\nbroke")
+        return real(book, options)
+
+    monkeypatch.setattr(batch, "render_book", render)
+    found = find_books(_tiny_folder(tmp_path))
+    report = batch.run_batch(found.books, BuildOptions(formats=("epub",), out_dir=tmp_path / "out", jobs=1),
+                             library_title="Tales")
+    rows = {Path(row.source).name: row for row in report.rows}
+    assert rows["one.txt"].status == "failed" and rows["two.txt"].status == "built"
+    assert rows["one.txt"].error.endswith("one.txt: unexpected ValueError: something broke")
+    assert report.exit_code == 1
+
+
+class _FlakyPool:
+    """A pool whose worker is lost once (or always) while building `lose`."""
+
+    slots = 2
+    sends_bytes = True
+
+    def __init__(self, lose: str, times: int):
+        self.lose, self.times = lose, times
+
+    def submit(self, task):
+        import concurrent.futures
+        from packager.batch import build_task
+        future = concurrent.futures.Future()
+        if task.label.endswith(self.lose) and self.times > 0:
+            self.times -= 1
+            future.set_exception(RuntimeError("worker killed"))
+        else:
+            future.set_result(build_task(task))
+        return future
+
+    def wait(self, futures):
+        return list(futures)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("times, status", [(1, "built"), (2, "failed")])
+def test_a_lost_worker_is_retried_once_then_the_book_fails_alone(tmp_path, monkeypatch, times, status):
+    import packager.batch as batch
+    from packager.build import BuildOptions
+    from packager.read.sources import find_books
+
+    pool = _FlakyPool("one.txt", times)
+    monkeypatch.setattr(batch, "_pool", lambda *args: pool)
+    found = find_books(_tiny_folder(tmp_path))
+    report = batch.run_batch(found.books, BuildOptions(formats=("epub",), out_dir=tmp_path / "out", jobs=2),
+                             library_title="Tales")
+    rows = {Path(row.source).name: row for row in report.rows}
+    assert rows["one.txt"].status == status and rows["two.txt"].status == "built"
+    if status == "failed":
+        assert "worker building it was lost (worker killed)" in rows["one.txt"].error

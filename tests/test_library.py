@@ -81,7 +81,8 @@ def test_the_page_shows_every_book_with_title_author_words_and_relative_links(li
 def test_the_page_shows_a_storys_own_cover(library):
     out, _ = library
     page = html.parse(str(out / "index.html")).getroot()
-    card = next(c for c in page.find_class("book") if c.find_class("book-title")[0].text_content() == "Creative Freedom")
+    card = next(c for c in page.find_class("book")
+                if c.find_class("book-title")[0].text_content() == "Creative Freedom")
     cover = card.find(".//img")
     assert cover.get("src") == "covers/creative-freedom.png"
     assert cover.get("alt") == "Cover of Creative Freedom"
