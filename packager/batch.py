@@ -396,13 +396,13 @@ class DaskPool:
         self.client.close()
 
 
-def _result(future: Any, task: BookTask) -> BookOutcome:
+def _result(future: Any, source_id: str, label: str) -> BookOutcome:
     try:
         return future.result()
     except Exception as error:  # the worker, not the book: killed, lost, or its result not sent back
         reason = " ".join(str(error).split()) or type(error).__name__
-        return BookOutcome(task.source_id, error=f"{task.label}: the worker building it was lost ({reason})",
-                           exit_code=1, lost=True)
+        return BookOutcome(source_id, error=f"{label}: the worker building it was lost ({reason})", exit_code=1,
+                           lost=True)
 
 
 # --- the summary --------------------------------------------------------------------------------
@@ -554,7 +554,7 @@ def _build_all(planned: list[_Planned], options: BuildOptions, given_options: Bu
             pending[pool.submit(task)] = plan
         for future in pool.wait(list(pending)):
             plan = pending.pop(future)
-            outcome = _result(future, BookTask(plan.source_id, plan.label, plan.book, book_options))
+            outcome = _result(future, plan.source_id, plan.label)
             progress.in_flight.remove(plan.label)
             if outcome.lost and plan.source_id not in retried:
                 retried.add(plan.source_id)  # once more, in a fresh worker
