@@ -55,6 +55,7 @@ class BookTask:
     blobs: tuple[tuple[str, bytes, float], ...] = ()
     thumbnail: bool = False
     debug: bool = False
+    version: str = __version__  # the coordinator's packager; a worker with another one refuses the task
 
 
 @dataclass
@@ -87,6 +88,9 @@ class BookOutcome:
 def build_task(task: BookTask) -> BookOutcome:
     """Build one book (in a worker). Never raises for a bad book: the reason comes back as one line."""
     started = time.perf_counter()
+    if task.version != __version__:
+        return BookOutcome(task.source_id, error=f"{task.label}: the worker runs packager {__version__}, "
+                                                 f"this build packager {task.version}", exit_code=1)
     try:
         if task.base is None:
             return _outcome(task, render_book(task.book, task.options), started, lambda text: text)

@@ -110,3 +110,14 @@ def test_dataclass_paths_are_moved_under_the_workers_folder():
     assert moved.stories[0].path == Path("/worker/darling-and-date")
     assert all(p.parent == Path("/worker/darling-and-date") for p in moved.stories[0].files)
     assert dataclasses.asdict(moved) != dataclasses.asdict(book)
+
+
+def test_a_worker_with_another_packager_version_refuses_the_task(tmp_path):
+    story = tmp_path / "tale.txt"
+    story.write_text("Tale\n\nChapter 1\n\nText.\n\nMore.\n", encoding="utf-8")
+    book = absolute_book(find_books(story).books[0])
+    options = absolute_options(BuildOptions(formats=("epub",)))
+    task = dataclasses.replace(pack(BookTask("id", "tale.txt", book, options), book_files(book, options)),
+                               version="0.0.0-other")
+    outcome = build_task(task)
+    assert outcome.files == {} and "packager 0.0.0-other" in outcome.error
