@@ -58,6 +58,10 @@ def _discover(paths: list[Path]) -> list[Discovery]:
     return [find_books(path) for path in paths]
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.abspath(folder)) in Path(os.path.abspath(path)).parents
+
+
 def _library_title(found: list[Discovery]) -> str | None:
     """A folder of stories names its library page: its collection's title, else its own name."""
     for discovery in found:
@@ -112,7 +116,9 @@ def build(
         )
         check_options(options)
         found = _discover(sources)
-        books = [book for discovery in found for book in discovery.books]
+        # An output folder inside the folder being built holds books, not stories (`.notes.txt` files).
+        books = [book for discovery in found for book in discovery.books
+                 if not _inside(book.path, out_dir) or len(sources) == 1 and book.path == sources[0]]
         if title and len(books) > 1:
             raise PackagerError(f"--title names one book, and this build makes {len(books)}", usage=True)
     except PackagerError as error:
