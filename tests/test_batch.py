@@ -399,3 +399,14 @@ def test_a_lost_worker_is_retried_once_then_the_book_fails_alone(tmp_path, monke
     assert rows["one.txt"].status == status and rows["two.txt"].status == "built"
     if status == "failed":
         assert "worker building it was lost (worker killed)" in rows["one.txt"].error
+
+
+def test_an_output_folder_inside_the_stories_folder_is_not_read_as_stories(tmp_path):
+    folder = _tiny_folder(tmp_path)
+    (folder / "one.txt").write_text("First Tale\n\nChapter 1\n\nA/N: thanks for reading, review please!\n\n"
+                                    "It began.\n\nIt ended.\n", encoding="utf-8")
+    for _ in range(2):
+        result = build(".", "--to", "epub", "--notes", "strip", "--out-dir", "dist", cwd=folder)
+        assert result.returncode == 0, result.stderr
+    assert "0 built, 2 unchanged" in result.stdout
+    assert (folder / "dist" / "first-tale.notes.txt").is_file()
