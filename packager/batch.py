@@ -312,6 +312,7 @@ def pack(task: BookTask, files: list[Path]) -> BookTask:
 
 class WorkerPool(Protocol):
     slots: int  # how many tasks to keep in flight
+    sends_bytes: bool  # whether tasks travel as bytes (else the worker reads the paths here)
 
     def submit(self, task: BookTask) -> Any: ...
     def wait(self, futures: list[Any]) -> list[Any]: ...  # those done (at least one)
@@ -536,7 +537,7 @@ def _pool(count: int, options: BuildOptions, dask_scheduler: str | None) -> Work
 def _build_all(planned: list[_Planned], options: BuildOptions, given_options: BuildOptions, pool: WorkerPool,
                writer: "_Writer", rows: dict[str, BookRow], progress: BatchProgress,
                on_progress: Callable[[BatchProgress], None] | None, debug: bool) -> None:
-    sends_bytes = getattr(pool, "sends_bytes", True)
+    sends_bytes = pool.sends_bytes
     # One book alone keeps --jobs for its PDF's chunks; in a batch every worker renders one book.
     book_options = options if sends_bytes else given_options
     if not (isinstance(pool, InProcessPool) and len(planned) == 1):
