@@ -100,7 +100,7 @@ def build(
     report: Optional[Path] = typer.Option(None, "--report", help="Write the batch summary as JSON to this file."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDRESS",
                                                  help="Build on a Dask cluster (tcp://host:8786) instead of "
-                                                      "local processes; needs packager[dask]."),
+                                                      "local processes; needs the distributed package."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Build an EPUB and a PDF of every story given, into the output folder (default dist/).
