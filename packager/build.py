@@ -1,4 +1,5 @@
-"""Building one story: load it, apply the notes mode and typography, render, write atomically.
+"""Building one book: load its story (or an anthology's stories), apply the notes mode and
+typography, render, write atomically.
 
 Both formats are rendered in memory first and then written through a temporary file in the output
 folder and renamed, so a failure at any step leaves nothing half-written.
@@ -15,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from packager.errors import PackagerError
-from packager.model import Block
-from packager.read.sources import StorySource
+from packager.model import Block, Book, Metadata
+from packager.read.collection import Collection
+from packager.read.sources import BookSource, StorySource
 from packager.render.assets import Theme, load_theme
 from packager.render.cover import CoverImage, generate_cover, load_cover
-from packager.story import Story, load_story
+from packager.story import Story, load_story, slugify, stable_identifier
+from packager.transform.anthology import bind_anthology, distinct_authors
 from packager.transform.notes import NOTES_MODES
 from packager.transform.pipeline import prepare_book
+from packager.transform.typography import smarten
 
 FORMATS = ("epub", "pdf")
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b")
@@ -46,31 +50,63 @@ class BuildOptions:
     jobs: int = 1
     cache_dir: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    source_date_epoch: int | None = None  # dcterms:modified for every book; None: SOURCE_DATE_EPOCH, else mtimes
 
 
 @dataclass
-class BuildResult:
-    story: Story
-    outputs: list[Path]
+class RenderedBook:
+    """A book rendered in memory and not yet written: its files by suffix (`epub`, `pdf`,
+    `notes.txt`), the book as rendered, its cover, and what the summary reports."""
+
+    slug: str
+    book: Book
+    files: dict[str, bytes]
+    cover: CoverImage | None
     notes_found: int
     notes_removed: int
     warnings: list[str]
 
+    @property
+    def chapters(self) -> int:
+        return len(self.book.chapters)
 
-def source_date(story: Story) -> datetime:
-    """`dcterms:modified`: SOURCE_DATE_EPOCH when set, else the newest modification time of the story's
-    own files, so an unchanged story rebuilds to identical bytes."""
+    @property
+    def words(self) -> int:
+        return sum(len(b.text.split()) for c in self.book.chapters for b in c.blocks if b.kind == "paragraph")
+
+
+@dataclass
+class BuildResult:
+    rendered: RenderedBook
+    outputs: list[Path]
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.rendered.warnings
+
+
+def source_date_epoch() -> int | None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    return int(epoch) if epoch and epoch.strip().isdigit() else None
+
+
+def source_date(story: Story, epoch: int | None = None) -> datetime:
+    """`dcterms:modified`: `epoch` (else SOURCE_DATE_EPOCH) when set, else the newest modification time
+    of the story's own files, so an unchanged story rebuilds to identical bytes."""
+    epoch = epoch if epoch is not None else source_date_epoch()
+    if epoch is not None:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc)
     paths = list(story.source.files) + ([story.source.sidecar] if story.source.sidecar else [])
     newest = max(int(p.stat().st_mtime) for p in paths)
     return datetime.fromtimestamp(newest, tz=timezone.utc)
 
 
-def resolve_cover(story: Story, option: str | None) -> CoverImage | None:
-    """The command line wins, then the sidecar, then a cover image beside the story, then a generated one."""
-    choice: Any = option or story.sidecar.options.get("cover") or story.source.cover or "auto"
+def resolve_cover(story: Story, option: str | None, collection: Collection | None = None) -> CoverImage | None:
+    """The command line wins, then the sidecar, then a cover image beside the story, then the
+    collection's, then a generated one."""
+    defaults = collection.options if collection is not None else {}
+    choice: Any = option or story.sidecar.options.get("cover") or story.source.cover or defaults.get("cover") \
+        or "auto"
     if str(choice) == "none":
         return None
     meta = story.book.metadata
@@ -79,9 +115,14 @@ def resolve_cover(story: Story, option: str | None) -> CoverImage | None:
     return load_cover(Path(choice))
 
 
-def _setting(options_value: str | None, story: Story, key: str, default: str) -> str:
-    value = options_value or story.sidecar.options.get(key) or default
-    return str(value)
+def _setting(options_value: Any, key: str, default: Any, *layers: dict[str, Any]) -> Any:
+    """The command line's value, else the first layer (sidecar, then collection) that sets `key`."""
+    if options_value is not None:
+        return options_value
+    for layer in layers:
+        if layer.get(key) is not None:
+            return layer[key]
+    return default
 
 
 def check_options(options: BuildOptions) -> None:
@@ -97,30 +138,135 @@ def check_options(options: BuildOptions) -> None:
         raise PackagerError("cover image not found", options.cover)
 
 
-def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
-    story = load_story(source, options.metadata)
-    warnings = list(story.warnings)
-    notes_mode = _setting(options.notes, story, "notes", "keep")
-    if notes_mode not in NOTES_MODES:
-        raise PackagerError(f"unknown notes mode '{notes_mode}' (keep, strip or endnotes)", usage=True)
-    recto = options.recto_openings if options.recto_openings is not None else \
-        bool(story.sidecar.options.get("recto_openings", False))
-    variant = _setting(options.pdf_variant, story, "pdf_variant", "") or None
+def _theme(options: BuildOptions, *layers: dict[str, Any]) -> Theme:
+    style = _setting(options.style, "style", None, *layers)
+    return load_theme(str(style) if style else None, str(_setting(options.page_size, "page_size", "a5", *layers)),
+                      _setting(options.scene_break, "scene_break", None, *layers),
+                      bool(_setting(options.recto_openings, "recto_openings", False, *layers)))
+
+
+def _variant(options: BuildOptions, *layers: dict[str, Any]) -> str | None:
+    variant = _setting(options.pdf_variant, "pdf_variant", None, *layers)
     if variant is not None and variant not in PDF_VARIANTS:
-        raise PackagerError(f"unknown pdf_variant '{variant}' ({', '.join(PDF_VARIANTS)})", story.source.sidecar)
-    theme: Theme = load_theme(_setting(options.style, story, "style", "") or None,
-                              _setting(options.page_size, story, "page_size", "a5"),
-                              _setting(options.scene_break, story, "scene_break", "") or None, recto)
+        raise PackagerError(f"unknown pdf_variant '{variant}' ({', '.join(PDF_VARIANTS)})", usage=True)
+    return variant
+
+
+def _notes_mode(options: BuildOptions, *layers: dict[str, Any]) -> str:
+    mode = str(_setting(options.notes, "notes", "keep", *layers))
+    if mode not in NOTES_MODES:
+        raise PackagerError(f"unknown notes mode '{mode}' (keep, strip or endnotes)", usage=True)
+    return mode
+
+
+def _story_defaults(collection: Collection | None, series_index: int | None) -> dict[str, Any]:
+    defaults = dict(collection.metadata) if collection is not None else {}
+    if series_index is not None and defaults.get("series"):
+        defaults["series_index"] = series_index
+    return defaults
+
+
+def render_story(source: StorySource, options: BuildOptions, collection: Collection | None = None,
+                 series_index: int | None = None) -> RenderedBook:
+    """One story rendered in memory. Settings come from the command line, else the story's sidecar,
+    else the collection's defaults."""
+    story = load_story(source, options.metadata, _story_defaults(collection, series_index))
+    layers = (story.sidecar.options, collection.options if collection is not None else {})
+    warnings = list(story.warnings)
+    notes_mode = _notes_mode(options, *layers)
+    theme = _theme(options, *layers)
     warnings.extend(theme.warnings)
-    cover = resolve_cover(story, options.cover)
-    keep_licence = options.keep_licence if options.keep_licence is not None else \
-        bool(story.sidecar.options.get("keep_licence", False))
+    cover = resolve_cover(story, options.cover, collection)
+    keep_licence = bool(_setting(options.keep_licence, "keep_licence", False, *layers))
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
-    modified = source_date(story)
+    files, refused = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch), options,
+                                     _variant(options, *layers))
+    warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
+    if notes_mode == "strip" and removed:
+        files["notes.txt"] = notes_report(story, removed).encode("utf-8")
+    notes_found = sum(1 for b in _blocks(story) if b.kind == "note")
+    return RenderedBook(story.slug, book, files, cover, notes_found,
+                        len(removed) if notes_mode != "keep" else 0, warnings)
 
+
+def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, collection: Collection,
+                     series_index: int | None = None) -> RenderedBook:
+    """The stories of an anthology folder bound into one book: each story with its own title page
+    and author, prepared with its own notes mode and typography; one theme, one cover."""
+    defaults = {k: v for k, v in collection.metadata.items() if k not in ("series",)}
+    stories: list[Story] = []
+    prepared: list[Book] = []
+    warnings: list[str] = []
+    reports: list[str] = []
+    notes_found = notes_removed = 0
+    for source in sources:
+        story = load_story(source, None, defaults)
+        layers = (story.sidecar.options, collection.options)
+        mode = _notes_mode(options, *layers)
+        keep_licence = bool(_setting(options.keep_licence, "keep_licence", False, *layers))
+        book, removed = prepare_book(story.book, mode, options.smart_typography,  # type: ignore[arg-type]
+                                     story.detect_options.disabled_rules, keep_licence)
+        stories.append(story)
+        prepared.append(book)
+        warnings.extend(story.warnings)
+        warnings.extend(_remote_reference_warnings(story))
+        notes_found += sum(1 for b in _blocks(story) if b.kind == "note")
+        notes_removed += len(removed) if mode != "keep" else 0
+        if mode == "strip" and removed:
+            reports.append(notes_report(story, removed))
+    meta = _anthology_metadata(collection, prepared, options, series_index)
+    book = bind_anthology(prepared, meta)
+    theme = _theme(options, collection.options)
+    warnings.extend(theme.warnings)
+    choice = options.cover or collection.options.get("cover") or "auto"
+    if str(choice) == "none":
+        cover = None
+    elif str(choice) == "auto":
+        cover = generate_cover(meta.title or "", meta.authors, meta.series, meta.series_index)
+    else:
+        cover = load_cover(Path(choice))
+    modified = max(source_date(story, options.source_date_epoch) for story in stories)
+    files, refused = _render_formats(book, theme, cover, modified, options, _variant(options, collection.options))
+    warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
+    if reports:
+        files["notes.txt"] = "\n".join(reports).encode("utf-8")
+    return RenderedBook(slugify(meta.title or collection.folder.name), book, files, cover, notes_found,
+                        notes_removed, warnings)
+
+
+def _anthology_metadata(collection: Collection, books: list[Book], options: BuildOptions,
+                        series_index: int | None) -> Metadata:
+    """The anthology's own metadata: the collection's, else what its stories share; the command line
+    over both."""
+    values = collection.metadata
+    cli = {k: v for k, v in options.metadata.items() if v is not None}
+    title = cli.get("title") or collection.title or collection.folder.name
+    authors = list(cli.get("authors") or values.get("authors") or distinct_authors(books))
+    language = cli.get("language") or values.get("language") or books[0].metadata.language
+    meta = Metadata(
+        title=smarten(title) if options.smart_typography else title, authors=authors, language=language,
+        description=collection.description, subjects=list(values.get("subjects") or []),
+        series=values.get("series"), series_index=float(series_index) if series_index and values.get("series")
+        else None, publisher=values.get("publisher"), source=values.get("source"), rights=values.get("rights"),
+        date=collection.date)
+    meta.identifier = collection.identifier or stable_identifier(title, authors)
+    return meta
+
+
+def render_book(source: BookSource, options: BuildOptions) -> RenderedBook:
+    """One book of a build: a story, or an anthology's stories bound together."""
+    if source.is_anthology:
+        return render_anthology(source.stories, options, source.collection,  # type: ignore[arg-type]
+                                source.series_index)
+    return render_story(source.stories[0], options, source.collection, source.series_index)
+
+
+def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime,
+                    options: BuildOptions, variant: str | None) -> tuple[dict[str, bytes], list[str]]:
     rendered: dict[str, bytes] = {}
+    refused: list[str] = []
     if "epub" in options.formats:
         from packager.render.epub import build_epub
         rendered["epub"] = build_epub(book, theme, cover, modified)
@@ -129,13 +275,14 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
         pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
                         cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
         rendered["pdf"] = pdf.data
-        warnings.extend(f"{source.path}: not fetched: {url}" for url in pdf.refused_urls)
-    if notes_mode == "strip" and removed:
-        rendered["notes.txt"] = notes_report(story, removed).encode("utf-8")
+        refused = list(pdf.refused_urls)
+    return rendered, refused
 
-    outputs = write_outputs(options.out_dir, story.slug, rendered)
-    notes_found = sum(1 for b in _blocks(story) if b.kind == "note")
-    return BuildResult(story, outputs, notes_found, len(removed) if notes_mode != "keep" else 0, warnings)
+
+def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
+    """One story rendered and written to the output folder."""
+    rendered = render_story(source, options)
+    return BuildResult(rendered, write_outputs(options.out_dir, rendered.slug, rendered.files))
 
 
 def _blocks(story: Story) -> list[Block]:

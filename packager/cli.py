@@ -9,20 +9,25 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
 from rich.tree import Tree
 
 from packager import __version__
-from packager.build import FORMATS, BuildOptions, build_story, check_options
+from packager.batch import BatchProgress, BatchReport, run_batch
+from packager.build import FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
-from packager.read.sources import StorySource, find_stories
+from packager.read.sources import Discovery, find_books, find_stories
 from packager.report import book_to_json
-from packager.story import load_story
+from packager.story import load_story, title_from_name
 
 app = typer.Typer(
     add_completion=False,
@@ -37,7 +42,7 @@ out = Console(highlight=False, soft_wrap=True)
 def _fail(error: PackagerError, debug: bool) -> None:
     if debug:
         raise error
-    err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {_escape(str(error))}", markup=True, highlight=False)
     raise typer.Exit(error.exit_code)
 
 
@@ -49,11 +54,21 @@ def _formats(value: str) -> tuple[str, ...]:
     return formats
 
 
-def _sources(paths: list[Path]) -> list[StorySource]:
-    stories: list[StorySource] = []
-    for path in paths:
-        stories.extend(find_stories(path))
-    return stories
+def _discover(paths: list[Path]) -> list[Discovery]:
+    return [find_books(path) for path in paths]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.abspath(folder)) in Path(os.path.abspath(path)).parents
+
+
+def _library_title(found: list[Discovery]) -> str | None:
+    """A folder of stories names its library page: its collection's title, else its own name."""
+    for discovery in found:
+        if discovery.collections:
+            root = discovery.collections[0]
+            return root.title if root.title and not root.anthology else title_from_name(root.folder.resolve().name)
+    return None
 
 
 @app.command()
@@ -82,12 +97,20 @@ def build(
     pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", help="PDF: pdf/ua-1 (tagged, "
                                               "accessible) or pdf/a-3b (archival); rendered in one process."),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1,
-                             help="Processes for the PDF (default: the number of cores)."),
+                             help="Processes (default: the number of cores): books built side by side in a "
+                                  "batch, or the PDF's chunks of a single book."),
     smart_typography: bool = typer.Option(True, "--smart-typography/--no-smart-typography",
                                           help="Curly quotes, real dashes and ellipses."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the batch summary as JSON to this file."),
+    dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDRESS",
+                                                 help="Build on a Dask cluster (tcp://host:8786) instead of "
+                                                      "local processes; needs the distributed package."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Build an EPUB and a PDF of every story given, into the output folder (default dist/)."""
+    """Build an EPUB and a PDF of every story given, into the output folder (default dist/).
+
+    A folder of stories is a batch: its books are built in parallel, unchanged ones are skipped, and
+    the folder gets a library page (index.html) and an OPDS catalogue (catalog.xml)."""
     try:
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
@@ -96,27 +119,113 @@ def build(
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)
-        stories = _sources(sources)
+        found = _discover(sources)
+        # An output folder inside the folder being built holds books, not stories (`.notes.txt` files).
+        books = [book for discovery in found for book in discovery.books
+                 if not _inside(book.path, out_dir) or len(sources) == 1 and book.path == sources[0]]
+        if title and len(books) > 1:
+            raise PackagerError(f"--title names one book, and this build makes {len(books)}", usage=True)
     except PackagerError as error:
         _fail(error, debug)
         return
-    failures = 0
-    for source in stories:
-        try:
-            result = build_story(source, options)
-        except PackagerError as error:
-            if debug:
-                raise
-            failures = max(failures, error.exit_code)
-            err.print(f"[bold red]error:[/] {error}")
-            continue
-        for warning in result.warnings:
-            err.print(f"[yellow]warning:[/] {warning}")
-        chapters = len(result.story.book.chapters)
-        outputs = ", ".join(str(p) for p in result.outputs)
-        out.print(f"built {outputs} ({chapters} chapter{'s' if chapters != 1 else ''})")
-    if failures:
-        raise typer.Exit(failures)
+    library_title = _library_title(found)
+    batch = library_title is not None or len(books) > 1 or report is not None or dask_scheduler is not None
+    warnings = [w for discovery in found for w in discovery.warnings]
+    try:
+        with _progress(batch) as on_progress:
+            result = run_batch(books, options, incremental=library_title is not None, library_title=library_title,
+                               dask_scheduler=dask_scheduler, warnings=warnings, on_progress=on_progress,
+                               debug=debug)
+        if report is not None:
+            _write_report(report, result)
+    except PackagerError as error:
+        _fail(error, debug)
+        return
+    if batch:
+        _show_summary(result)
+    else:
+        _show_single(result)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+@contextmanager
+def _progress(batch: bool) -> Iterator[Callable[[BatchProgress], None] | None]:
+    """A Rich progress display on a terminal: books done, those in flight, time left."""
+    if not batch or not err.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("finding books", total=None)
+
+        def update(state: BatchProgress) -> None:
+            flying = ", ".join(Path(label).name for label in state.in_flight)
+            flying = flying if len(flying) <= 50 else flying[:49] + "…"
+            unchanged = f"{state.skipped} unchanged · " if state.skipped else ""
+            progress.update(task, total=state.total, completed=state.done,
+                            description=f"{unchanged}building {_escape(flying)}" if flying else unchanged + "done")
+
+        yield update
+
+
+def _write_report(path: Path, result: BatchReport) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.part")
+        temporary.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise PackagerError(f"cannot write the report: {error.strerror or error}", path) from None
+
+
+def _show_single(result: BatchReport) -> None:
+    """One book: its warnings, then `built …` or its error, as for any single build."""
+    row = result.rows[0]
+    for warning in row.warnings:
+        err.print(f"[yellow]warning:[/] {_escape(warning)}")
+    if row.status == "failed":
+        err.print(f"[bold red]error:[/] {_escape(row.error or '')}")
+        return
+    outputs = ", ".join(str(result.out_dir / name) for name in row.outputs)
+    out.print(f"built {_escape(outputs)} ({row.chapters} chapter{'s' if row.chapters != 1 else ''})")
+
+
+def _show_summary(result: BatchReport) -> None:
+    """The closing table, then every warning and every failure, each in one line."""
+    table = Table(title=f"{result.out_dir}", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("Book", overflow="fold", ratio=3)
+    table.add_column("Status")
+    table.add_column("Ch.", justify="right")
+    table.add_column("Words", justify="right")
+    table.add_column("Notes", justify="right", header_style="bold")
+    table.add_column("Warn.", justify="right")
+    table.add_column("Time", justify="right")
+    table.add_column("Files", overflow="fold", ratio=2)
+    colours = {"built": "green", "skipped": "dim", "failed": "bold red"}
+    unchanged = [row for row in result.rows if row.status == "skipped"]
+    for row in (row for row in result.rows if row.status != "skipped"):
+        failed = row.status == "failed"
+        files = (Path(row.outputs[0]).stem + " " + " ".join("." + n.split(".", 1)[1] for n in row.outputs)) \
+            if row.outputs else ""
+        table.add_row(_escape(row.title or row.source), f"[{colours[row.status]}]{row.status}[/]",
+                      "" if failed else str(row.chapters), "" if failed else f"{row.words:,}",
+                      "" if failed else f"{row.notes_found}/{row.notes_removed}",
+                      str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "",
+                      _escape(files))
+    if unchanged:  # one line for the books not rebuilt: a rerun's table stays short
+        books = f"{len(unchanged)} book{'s' if len(unchanged) != 1 else ''}"
+        table.add_row(f"[dim]{books} not rebuilt[/]", "[dim]unchanged[/]",
+                      str(sum(r.chapters for r in unchanged)), f"{sum(r.words for r in unchanged):,}",
+                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "", "")
+    out.print(table)
+    out.print(f"{result.count('built')} built, {result.count('skipped')} unchanged, {result.count('failed')} failed "
+              f"in {result.seconds:.1f}s (notes: found/stripped)")
+    for warning in result.warnings + [w for row in result.rows for w in row.warnings]:
+        err.print(f"[yellow]warning:[/] {_escape(warning)}")
+    for row in result.failures:
+        err.print(f"[bold red]error:[/] {_escape(row.error or row.source)}")
 
 
 @app.command()

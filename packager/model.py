@@ -63,6 +63,7 @@ class Chapter:
     part: str | None = None
     file: str | None = None
     rule: str | None = None
+    story: int | None = None  # in an anthology, the index of its story in Book.stories
 
     @property
     def display_title(self) -> str:
@@ -99,6 +100,15 @@ class Metadata:
 
 
 @dataclass
+class StoryHead:
+    """One story bound into an anthology: its own title and authors, and what stood before its
+    first chapter. Its chapters are in Book.chapters, marked with the story's index."""
+
+    metadata: Metadata
+    front_matter: list[Block] = field(default_factory=list)
+
+
+@dataclass
 class Endnote:
     """An author's note moved to the back of the book; `anchor` is the id of the marker where it stood."""
 
@@ -109,24 +119,33 @@ class Endnote:
 
 @dataclass
 class Book:
-    """A whole story: metadata, what stands before the first chapter, and the chapters."""
+    """A whole story (or an anthology of stories): metadata, what stands before the first chapter,
+    and the chapters."""
 
     metadata: Metadata
     chapters: list[Chapter]
     front_matter: list[Block] = field(default_factory=list)
     back_matter: list[Block] = field(default_factory=list)
     endnotes: list[Endnote] = field(default_factory=list)
+    stories: list[StoryHead] = field(default_factory=list)  # an anthology's stories, else empty
 
     @property
     def parts(self) -> list[tuple[str | None, list[Chapter]]]:
-        """Chapters grouped by their part, in order; a book without parts is one group keyed None."""
+        """Chapters grouped by their part, in order; a book without parts is one group keyed None.
+        In an anthology a part never runs from one story into the next."""
         groups: list[tuple[str | None, list[Chapter]]] = []
+        previous: Chapter | None = None
         for chapter in self.chapters:
-            if groups and groups[-1][0] == chapter.part:
+            if groups and previous is not None and (previous.part, previous.story) == (chapter.part, chapter.story):
                 groups[-1][1].append(chapter)
             else:
                 groups.append((chapter.part, [chapter]))
+            previous = chapter
         return groups
+
+    @property
+    def is_anthology(self) -> bool:
+        return bool(self.stories)
 
     @property
     def has_parts(self) -> bool:

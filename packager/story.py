@@ -1,6 +1,7 @@
 """Loading one story: read its files and sidecar, detect its structure, merge its metadata.
 
-Metadata precedence, lowest first: what the text says, the sidecar file, the command line.
+Metadata precedence, lowest first: what the text says, the collection's defaults (collection.toml in
+the folder being built), the sidecar file, the command line.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def stable_identifier(title: str, authors: list[str]) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
 
 
-def load_story(source: StorySource, overrides: dict[str, Any] | None = None) -> Story:
-    """Read, detect and merge metadata for one story. `overrides` are command-line metadata values."""
+def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
+               defaults: dict[str, Any] | None = None) -> Story:
+    """Read, detect and merge metadata for one story. `overrides` are command-line metadata values,
+    `defaults` a collection's, which the sidecar overrides."""
     sidecar = load_sidecar(source.sidecar)
     detect_options = DetectOptions(**sidecar_detect_options(sidecar, RULE_NAMES))
     warnings = list(sidecar.warnings)
@@ -73,13 +76,14 @@ def load_story(source: StorySource, overrides: dict[str, Any] | None = None) -> 
     book = detect_book(files, detect_options)
     if not book.chapters:
         raise PackagerError("no story text found (only headers or notes)", source.path)
-    _merge_metadata(book, source, sidecar.metadata, overrides or {})
+    _merge_metadata(book, source, defaults or {}, sidecar.metadata, overrides or {})
     return Story(source, book, sidecar, warnings, detect_options)
 
 
-def _merge_metadata(book: Book, source: StorySource, sidecar: dict[str, Any], cli: dict[str, Any]) -> None:
+def _merge_metadata(book: Book, source: StorySource, *layers: dict[str, Any]) -> None:
+    """Each layer overrides the ones before it; None means: not given."""
     meta = book.metadata
-    for layer in (sidecar, cli):
+    for layer in layers:
         for key, value in layer.items():
             if value is None:
                 continue

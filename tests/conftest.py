@@ -64,3 +64,19 @@ def built_samples(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("samples")
     run_packager("build", ROOT / "stories", "--out-dir", out)
     return out
+
+
+def copy_stories(folder: Path) -> Path:
+    """A folder of stories as an archivist keeps one: the seeds as story files and the CC0 stories as
+    story folders, copied from ../shared into a temporary folder (never into the repository)."""
+    import shutil
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in sorted(shared("seeds").glob("*.txt")):
+        shutil.copy2(seed, folder / seed.name)
+    for story in sorted(p for p in shared("corpus", "cc0").iterdir() if p.is_dir()):
+        shutil.copytree(story, folder / story.name)
+    return folder
+
+
+def build_json(report: Path) -> dict:
+    return json.loads(report.read_text(encoding="utf-8"))

@@ -52,16 +52,23 @@ def load_sidecar(path: Path | None) -> Sidecar:
                 else:
                     sidecar.warnings.append(f"{path}: unknown key 'detect.{detect_key}' ignored")
         elif key in OPTION_KEYS:
-            sidecar.options[key] = path.parent / value if key == "cover" and value not in ("auto", "none") \
-                else value
+            sidecar.options[key] = path.parent / value if _is_relative_file(key, value) else value
         else:
             sidecar.warnings.append(f"{path}: unknown key '{key}' ignored")
-    _check_types(sidecar, path)
+    check_metadata_types(sidecar.metadata, path)
     return sidecar
 
 
-def _check_types(sidecar: Sidecar, path: Path) -> None:
-    meta = sidecar.metadata
+def _is_relative_file(key: str, value: Any) -> bool:
+    """A cover image or a stylesheet named in a sidecar is found beside the sidecar."""
+    if key == "cover":
+        return value not in ("auto", "none")
+    return key == "style" and isinstance(value, str) and value.lower().endswith(".css")
+
+
+def check_metadata_types(meta: dict[str, Any], path: Path) -> None:
+    """Names as lists of strings, text fields as strings, the series index a number; else an error
+    naming the file (shared with collection.toml)."""
     for key in ("author", "authors", "subjects"):
         if key in meta:
             value = meta[key]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from packager.errors import PackagerError
+from packager.read.collection import COLLECTION_FILE, Collection, read_collection
 
 STORY_SUFFIXES = (".txt", ".md", ".markdown")
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -47,19 +49,30 @@ def _first_existing(candidates: list[Path]) -> Path | None:
 
 
 def is_story_folder(folder: Path) -> bool:
-    """A folder is one story when it says so (story.toml, a cover), or its files are numbered chapters,
-    or it holds a single story file and no subfolders."""
+    """A folder is one story when it says so (story.toml, a cover), or its files are numbered chapters
+    and no sub-folder holds stories, or it holds a single story file and no subfolders. A folder with a
+    collection.toml never is."""
     files = _story_files(folder)
-    if not files:
+    if not files or (folder / COLLECTION_FILE).is_file():
         return False
     if (folder / "story.toml").is_file():
         return True
     if _first_existing([folder / f"cover{s}" for s in COVER_SUFFIXES]):
         return True
+    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if any(_holds_story_files(p) for p in subfolders):
+        return False  # numbered files beside folders of stories are stories of a collection
     if len(files) > 1 and all(_NUMBERED_FILE.match(p.name) for p in files):
         return True
-    has_subfolders = any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
-    return len(files) == 1 and not has_subfolders
+    return len(files) == 1 and not subfolders
+
+
+def _holds_story_files(folder: Path) -> bool:
+    for _, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(not n.startswith(".") and os.path.splitext(n)[1].lower() in STORY_SUFFIXES for n in names):
+            return True
+    return False
 
 
 def story_from_file(path: Path) -> StorySource:
@@ -104,3 +117,102 @@ def _find_in_folder(folder: Path) -> list[StorySource]:
         elif child.is_file() and child.suffix.lower() in STORY_SUFFIXES:
             stories.append(story_from_file(child))
     return stories
+
+
+@dataclass(frozen=True)
+class BookSource:
+    """What becomes one book: one story, or an anthology's stories bound together, with the settings
+    of the collection it was found in (None outside a collection) and its number in the collection's
+    series."""
+
+    stories: tuple[StorySource, ...]
+    collection: Collection | None = None
+    series_index: int | None = None
+
+    @property
+    def is_anthology(self) -> bool:
+        return self.collection is not None and self.collection.anthology
+
+    @property
+    def path(self) -> Path:
+        return self.collection.folder if self.is_anthology else self.stories[0].path  # type: ignore[union-attr]
+
+
+@dataclass
+class Discovery:
+    books: list[BookSource]
+    warnings: list[str]
+    collections: list[Collection]  # every folder's settings met on the way, the root's first
+
+
+def find_books(path: Path) -> Discovery:
+    """Every book under `path`: a story file or story folder is one book; a folder of stories gives
+    one book per story, found recursively, with its collection.toml settings, or one anthology."""
+    if not path.exists():
+        raise PackagerError("no such file or folder", path)
+    if path.is_file():
+        return Discovery([BookSource((story_from_file(path),))], [], [])
+    if is_story_folder(path):
+        return Discovery([BookSource((story_from_folder(path),))], [], [])
+    root = read_collection(path)
+    found = Discovery([], [], [])
+    _walk(path, root, found)
+    if not found.books:
+        raise PackagerError("no stories in this folder (looked for .txt and .md files)", path)
+    found.books = _number_series(found.books)
+    return found
+
+
+def _walk(folder: Path, collection: Collection, found: Discovery) -> None:
+    found.collections.append(collection)
+    found.warnings.extend(collection.warnings)
+    if collection.anthology:
+        stories: list[StorySource] = []
+        for child in _ordered_children(folder, collection, found.warnings):
+            if child.is_dir():
+                stories.extend(_find_in_folder(child))
+            else:
+                stories.append(story_from_file(child))
+        if not stories:
+            raise PackagerError("the anthology holds no stories", collection.path)
+        found.books.append(BookSource(tuple(stories), collection))
+        return
+    for child in _ordered_children(folder, collection, found.warnings):
+        if child.is_dir():
+            if is_story_folder(child):
+                found.books.append(BookSource((story_from_folder(child),), collection))
+            else:
+                _walk(child, read_collection(child, collection), found)
+        else:
+            found.books.append(BookSource((story_from_file(child),), collection))
+
+
+def _ordered_children(folder: Path, collection: Collection, warnings: list[str]) -> list[Path]:
+    """Story files and sub-folders: those named in `order` first, in its order, then the rest by name."""
+    children = [c for c in sorted(folder.iterdir(), key=natural_key) if not c.name.startswith(".")
+                and (c.is_dir() or (c.is_file() and c.suffix.lower() in STORY_SUFFIXES))]
+    if not collection.order:
+        return children
+    named = {c.name: c for c in children} | {c.stem: c for c in children if c.is_file()}
+    first: list[Path] = []
+    for name in collection.order:
+        child = named.get(name)
+        if child is None:
+            warnings.append(f"{collection.path}: order names '{name}', which is not in {folder}")
+        elif child not in first:
+            first.append(child)
+    return first + [c for c in children if c not in first]
+
+
+def _number_series(books: list[BookSource]) -> list[BookSource]:
+    """Books of a collection that names a series are numbered 1, 2, … in the collection's order."""
+    counters: dict[Path, int] = {}
+    numbered = []
+    for book in books:
+        folder = book.collection.series_folder if book.collection is not None else None
+        if folder is None:
+            numbered.append(book)
+            continue
+        counters[folder] = counters.get(folder, 0) + 1
+        numbered.append(BookSource(book.stories, book.collection, counters[folder]))
+    return numbered

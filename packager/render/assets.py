@@ -276,4 +276,5 @@ def environment() -> jinja2.Environment:
     env.filters["inline"] = inline_markup
     env.filters["lead_in"] = lead_in_markup
     env.filters["css_string"] = _css_string
+    env.filters["thousands"] = lambda number: f"{int(number):,}"
     return env

@@ -312,3 +312,21 @@ def load_cover(path: Path) -> CoverImage:
         image.save(out, format="PNG", optimize=False, **extra)
         kind = _PNG
     return CoverImage(out.getvalue(), *kind, image.width, image.height)
+
+
+THUMBNAIL_WIDTH = 400
+
+
+def thumbnail(cover: CoverImage, width: int = THUMBNAIL_WIDTH) -> CoverImage:
+    """A small copy of the cover for a library page or catalogue: JPEG, or PNG when the cover has
+    transparency."""
+    image = Image.open(io.BytesIO(cover.data))
+    image.load()
+    if image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(out, format="PNG", optimize=True)
+        return CoverImage(out.getvalue(), *_PNG, image.width, image.height)
+    image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+    return CoverImage(out.getvalue(), *_JPEG, image.width, image.height)

@@ -21,7 +21,7 @@ from ebooklib import epub
 from packager.model import Book
 from packager.render.assets import Theme, environment
 from packager.render.cover import CoverImage
-from packager.render.layout import Entry, front_blocks, plan
+from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 
 _W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -122,7 +122,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
 
     sequence, outline = plan(book)
     chapter_files = {e.index: e.file for e in sequence if e.kind == "chapter"}
-    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    chapter_names = note_group_names(book, sequence)
     backlinks = {i: f for i, f in chapter_files.items()} | {-1: None}
     for entry in sequence:
         if entry.kind == "front":
@@ -133,6 +133,10 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
                                                               anchor=entry.anchor, partition="backmatter")
         elif entry.kind == "part":
             body = env.get_template("part.xhtml.j2").render(anchor=entry.anchor, title=entry.title)
+        elif entry.kind == "story":
+            head = book.stories[entry.index]
+            body = env.get_template("story.xhtml.j2").render(head=head, blocks=story_front_blocks(head),
+                                                              anchor=entry.anchor, notes_href="endnotes.xhtml")
         elif entry.kind == "chapter":
             body = env.get_template("chapter.xhtml.j2").render(
                 chapter=entry.chapter, anchor=entry.anchor, fallback=entry.title,
@@ -143,7 +147,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
         item = _html(entry.anchor, entry.file, entry.title, lang, body, css)
         eb.add_item(item)
         spine.append(item)
-    first_text = next((e for e in sequence if e.kind in ("chapter", "part")), None)
+    first_text = next((e for e in sequence if e.kind in ("chapter", "part", "story")), None)
     if first_text is not None:
         guide.append({"type": "text", "href": first_text.file, "title": "Start of the story"})
     eb.toc = [_toc_item(entry) for entry in outline]

@@ -39,7 +39,7 @@ from packager import __version__
 from packager.model import Book
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
-from packager.render.layout import Entry, front_blocks, plan
+from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 
 LINK_PREFIX = "packager-anchor:"  # a cross-chunk link, resolved to its page when the chunks are merged
 CHUNK_CHARACTERS = 120_000  # about 60 A5 pages: big enough to amortise start-up, small enough to spread
@@ -159,14 +159,14 @@ def default_cache_dir() -> Path:
 
 def _chunks(sequence: list[Entry]) -> list[list[Entry]]:
     """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
-    goes with the chapter after it. Boundaries depend only on the text, so they stay put when a
-    chapter is appended, and the same whatever `jobs` is, so the number of processes never changes a
-    byte of the book. Endnotes are left out: they are rendered last."""
+    (or an anthology story's) goes with the chapter after it. Boundaries depend only on the text, so
+    they stay put when a chapter is appended, and the same whatever `jobs` is, so the number of
+    processes never changes a byte of the book. Endnotes are left out: they are rendered last."""
     body = [e for e in sequence if e.kind not in ("endnotes",)]
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in body:
-        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind != "part":
+        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind not in ("part", "story"):
             chunks.append([])
             size = 0
         chunks[-1].append(entry)
@@ -188,9 +188,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     geometry = theme.geometry
     chunk_sheets = _stylesheets(theme, extra=geometry.chunk_css())
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
-    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    chapter_names = note_group_names(book, sequence)
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
-                   chapter_names=chapter_names)
+                   chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
@@ -375,10 +375,11 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     """The book as one WeasyPrint document: page numbers, running heads, contents page numbers and
     bookmarks come from CSS (margin boxes, target-counter, bookmark-level) instead of the merge."""
     sequence, outline = plan(book)
-    chapter_names = {e.index: e.title for e in sequence if e.kind == "chapter"} | {-1: "Before the story"}
+    chapter_names = note_group_names(book, sequence)
     cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" if cover else None
     html = environment().get_template("pdf-book.html.j2").render(
         book=book, meta=book.metadata, front_blocks=front_blocks(book), entries=sequence, outline=outline,
+        story_blocks=[story_front_blocks(h) for h in book.stories],
         cover=cover_uri, chapter_names=chapter_names, endnote_hrefs={i: "" for i in chapter_names} | {-1: None},
         modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
         version=__version__)
@@ -437,7 +438,7 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
         opening = any(first == index for first, _ in openings)
-        plain = opening or entry is None or entry.kind == "part" or index in rendered.blanks
+        plain = opening or entry is None or entry.kind in ("part", "story") or index in rendered.blanks
         pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
     return pages, lead
 
@@ -520,17 +521,19 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
                     annotation.Dest = destination(anchor)
                 annotation.Border = pikepdf.Array([0, 0, 0])
 
+    def bookmarks(entries: list[Entry]) -> list:
+        items = []
+        for entry in entries:
+            if entry.anchor in position:
+                item = pikepdf.OutlineItem(entry.title, position[entry.anchor][0])
+                item.children.extend(bookmarks(entry.children))
+                items.append(item)
+        return items
+
     with merged.open_outline() as tree:
         if "toc" in position:
             tree.root.append(pikepdf.OutlineItem("Contents", position["toc"][0]))
-        for entry in outline:
-            if entry.anchor not in position:
-                continue
-            item = pikepdf.OutlineItem(entry.title, position[entry.anchor][0])
-            for child in entry.children:
-                if child.anchor in position:
-                    item.children.append(pikepdf.OutlineItem(child.title, position[child.anchor][0]))
-            tree.root.append(item)
+        tree.root.extend(bookmarks(outline))
     meta = book.metadata
     stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
     info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
