@@ -16,6 +16,8 @@ from typing import Any
 
 from packager.errors import PackagerError
 from packager.model import Block
+from packager.detect.frontmatter import language_code
+from packager.read.sidecar import is_language_code
 from packager.read.sources import StorySource
 from packager.render.assets import Theme, load_theme
 from packager.render.cover import CoverImage, generate_cover, load_cover
@@ -87,6 +89,9 @@ def check_options(options: BuildOptions) -> None:
         raise PackagerError(f"--notes: unknown mode '{options.notes}' (keep, strip or endnotes)", usage=True)
     if options.style or options.page_size:
         load_theme(options.style, options.page_size or "a5")
+    language = options.metadata.get("language")
+    if language is not None and not is_language_code(language_code(language)):
+        raise PackagerError(f"--language: '{language}' is not a language code (en, fr, pt-BR, …)", usage=True)
     if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
         raise PackagerError("cover image not found", options.cover)
 

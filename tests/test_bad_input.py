@@ -115,7 +115,7 @@ def test_whitespace_only_file_is_one_line_error_and_exit_1(tmp_path):
 
 
 def test_binary_file_of_random_bytes_is_one_line_error_and_exit_1(tmp_path):
-    data = bytes(random.Random(7).randrange(256) for _ in range(4096)) + b"\x00\x00\x00"
+    data = random.Random(7).randbytes(4096)
     (tmp_path / "story.txt").write_bytes(data)
     result = build(tmp_path, "story.txt")
     assert_one_line_error(result, 1, "story.txt", tmp_path / "out")

@@ -95,9 +95,9 @@ def test_final_newline_does_not_add_an_empty_line(ending):
 
 
 def test_only_cr_and_lf_break_lines():
-    # U+2028, form feed, U+0085 and file separators are characters in the text, not line ends, so
-    # line numbers agree with an editor's.
-    assert lines_of("a\u2028b\x0cc\u0085d\nnext\n".encode("utf-8")) == ["a\u2028b\x0cc\u0085d", "next"]
+    # U+2028, form feed, U+0085 and file separators are not line ends, so line numbers agree with an
+    # editor's; the control characters among them are removed (no EPUB can hold them), U+2028 stays.
+    assert lines_of("a\u2028b\x0cc\u0085d\x1ce\nnext\n".encode("utf-8")) == ["a\u2028bcde", "next"]
 
 
 # --- 8-bit and 16-bit encodings -------------------------------------------------------------------

@@ -19,6 +19,14 @@ OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_lice
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
 
 
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def is_language_code(value: str) -> bool:
+    """A BCP 47 language tag as books use them: `en`, `fr`, `pt-BR`, `zh-Hant`."""
+    return bool(_LANGUAGE_TAG.match(value))
+
+
 @dataclass
 class Sidecar:
     path: Path | None = None
@@ -45,13 +53,16 @@ def load_sidecar(path: Path | None) -> Sidecar:
     for key, value in data.items():
         if key in METADATA_KEYS:
             sidecar.metadata[key] = value
-        elif key == "detect" and isinstance(value, dict):
+        elif key == "detect":
+            if not isinstance(value, dict):
+                raise PackagerError("'detect' must be a table ([detect])", path)
             for detect_key, detect_value in value.items():
                 if detect_key in DETECT_KEYS:
                     sidecar.detect[detect_key] = detect_value
                 else:
                     sidecar.warnings.append(f"{path}: unknown key 'detect.{detect_key}' ignored")
         elif key in OPTION_KEYS:
+            _check_option_type(key, value, path)
             sidecar.options[key] = path.parent / value if key == "cover" and value not in ("auto", "none") \
                 else value
         else:
@@ -79,6 +90,22 @@ def _check_types(sidecar: Sidecar, path: Path) -> None:
         meta["date"] = str(meta["date"])
 
 
+def _check_option_type(key: str, value: Any, path: Path) -> None:
+    expected = bool if key == "keep_licence" else str
+    if not isinstance(value, expected):
+        raise PackagerError(f"'{key}' must be {'true or false' if expected is bool else 'a string'}", path)
+
+
+def _string_list(table: dict[str, Any], key: str, path: Path | None) -> list[str]:
+    """A `[detect]` value that is one string or a list of strings."""
+    value = table.get(key, [])
+    if isinstance(value, str):
+        return [value]
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise PackagerError(f"detect.{key} must be a string or a list of strings", path)
+    return value
+
+
 def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
     """The `[detect]` table as keyword arguments for DetectOptions, patterns compiled; a bad pattern
     is an error naming the sidecar, an unknown rule name a warning."""
@@ -86,25 +113,24 @@ def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
     path = sidecar.path
 
     def patterns(key: str) -> tuple[re.Pattern[str], ...]:
-        values = table.get(key, [])
-        if isinstance(values, str):
-            values = [values]
         compiled = []
-        for value in values:
+        for value in _string_list(table, key, path):
             try:
-                compiled.append(re.compile(str(value)))
-            except re.error as error:
+                compiled.append(re.compile(value))
+            except (re.error, OverflowError, RecursionError) as error:
                 raise PackagerError(f"detect.{key}: bad pattern {value!r}: {error}", path) from None
         return tuple(compiled)
 
-    disabled = table.get("disable", [])
-    disabled = [disabled] if isinstance(disabled, str) else list(disabled)
+    disabled = _string_list(table, "disable", path)
     for name in disabled:
         if name not in known_rules:
             sidecar.warnings.append(f"{path}: detect.disable names no rule '{name}' "
                                     f"(rules: {', '.join(sorted(known_rules))})")
     titles = []
-    for position, title in (table.get("chapter_titles") or {}).items():
+    chapter_titles = table.get("chapter_titles") or {}
+    if not isinstance(chapter_titles, dict):
+        raise PackagerError("detect.chapter_titles must be a table of chapter numbers and titles", path)
+    for position, title in chapter_titles.items():
         if not str(position).isdigit():
             raise PackagerError(f"detect.chapter_titles: '{position}' is not a chapter number", path)
         titles.append((int(position), str(title)))

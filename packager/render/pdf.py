@@ -24,10 +24,13 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 from packager import __version__
 from packager.model import Book
@@ -122,13 +125,20 @@ class _ChunkCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for suffix, data in ((".pdf", rendered.data), (".json", json.dumps(
-                    {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused}).encode())):
-                temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+        except OSError:
+            return  # a cache that cannot be written only costs time
+        # The PDF goes in last: a chunk counts as cached only once both files are whole.
+        for suffix, data in ((".json", json.dumps(
+                {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused}).encode()),
+                             (".pdf", rendered.data)):
+            temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+            try:
                 temporary.write_bytes(data)
                 os.replace(temporary, self.folder / f"{key}{suffix}")
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+            except OSError:
+                return
+            finally:  # also when interrupted half-way
+                temporary.unlink(missing_ok=True)
 
 
 def default_cache_dir() -> Path:
@@ -172,7 +182,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     cache = _ChunkCache(cache_dir)
     result = PdfResult(b"")
 
-    body_chunks = _chunks(sequence, whole=jobs <= 1)
+    # The same chunks whatever `jobs` is (rendered one after another when it is 1), so that the number
+    # of processes never changes a byte of the book.
+    body_chunks = _chunks(sequence, whole=False)
     body_jobs = [_Job(env.get_template("pdf-chunk.html.j2").render(entries=chunk, endnote_hrefs={}, page_of={},
                                                                     **context), chunk_sheets, roots)
                  for chunk in body_chunks]
@@ -249,9 +261,17 @@ def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: Pd
         # with the whole book in memory: each holds just the chunk it lays out.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
-            for index, rendered in zip(todo, pool.map(_render, [jobs_list[i] for i in todo])):
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                   initializer=_ignore_interrupts)
+        try:
+            with _interrupts_held():
+                results = pool.map(_render, [jobs_list[i] for i in todo])
+            for index, rendered in zip(todo, results):
                 done[index] = rendered
+        except BaseException:  # Ctrl-C, or a chunk that failed: stop the others now, not when they end
+            _stop_workers(pool)
+            raise
+        pool.shutdown()
     else:
         for index in todo:
             done[index] = _render(jobs_list[index])
@@ -259,6 +279,37 @@ def _render_all(jobs_list: list[_Job], jobs: int, cache: _ChunkCache, result: Pd
         cache.put(keys[index], done[index])
         result.rendered_chunks += 1
     return [done[i] for i in range(len(jobs_list))]
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while the worker processes start, and take it right after: a worker half-started
+    when it came would be missed by _stop_workers. Processes started meanwhile (the fork server, hence
+    every worker) keep it blocked for good, and leave it to this process."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:  # not on Windows
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them: one message, not one per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's workers at once (a chunk can take a minute to lay out) and wait for them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _positions(front_pages: int, bodies: list[_Rendered], chunks: list[list[Entry]]):
@@ -295,6 +346,20 @@ def _overlay_pages(parts: list[_Rendered], chunks: list[list[Entry]],
     return pages
 
 
+def _add_overlay(page, overlay) -> None:
+    """pikepdf's Page.add_overlay, but naming the overlay's XObject by a fixed name where pikepdf picks a
+    random one, so that the same book gives the same bytes (and --jobs 1 the same as --jobs 2)."""
+    import pikepdf
+
+    form = overlay.as_form_xobject()
+    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name("/PackagerOverlay"))
+    placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n", prepend=False)
+    page.contents_add(placement, prepend=False)
+    page.contents_coalesce()
+
+
 def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple[int, float]],
            outline: list[Entry], book: Book, modified: datetime, shift: float,
            has_cover: bool) -> bytes:
@@ -315,7 +380,7 @@ def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        page.add_overlay(overlay_pdf.pages[number])
+        _add_overlay(page, overlay_pdf.pages[number])
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
