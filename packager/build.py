@@ -118,6 +118,9 @@ def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
     if "epub" in options.formats:
         from packager.render.epub import build_epub
         rendered["epub"] = build_epub(book, theme, cover, modified)
+        if theme.user_css_references:
+            warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "
+                            f"left out of the EPUB, which holds only the book's own files")
     if "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
         pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,

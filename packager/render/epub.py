@@ -90,7 +90,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     lang = meta.language
     eb = epub.EpubBook()
     _metadata(eb, book, cover is not None)
-    css_text = theme.epub_css + ("\n/* the user's stylesheet */\n" + theme.user_css if theme.user_css else "")
+    css_text = theme.epub_css + ("\n/* the user's stylesheet */\n" + theme.user_css_epub if theme.user_css else "")
     css = epub.EpubItem(uid="style", file_name="styles/book.css", media_type="text/css",
                         content=css_text.encode("utf-8"))
     eb.add_item(css)
