@@ -143,6 +143,20 @@ def test_folder_holding_only_an_image_is_one_line_error_and_exit_1(tmp_path):
     assert_one_line_error(result, 1, "pictures", tmp_path / "out")
 
 
+def test_a_fifo_named_like_a_story_is_one_line_error_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "story.txt")
+    result = build(tmp_path, "story.txt")
+    assert_one_line_error(result, 1, "story.txt", tmp_path / "out")
+
+
+def test_a_file_too_large_for_a_story_is_refused_before_it_is_read(tmp_path):
+    with (tmp_path / "huge.txt").open("wb") as sparse:  # 300 MB that take no disk space
+        sparse.truncate(300 * 1024 * 1024)
+    result = build(tmp_path, "huge.txt")
+    line = assert_one_line_error(result, 1, "huge.txt", tmp_path / "out")
+    assert "too large" in line
+
+
 def test_empty_folder_is_one_line_error_and_exit_1(tmp_path):
     (tmp_path / "nothing").mkdir()
     result = build(tmp_path, "nothing")
@@ -461,6 +475,12 @@ def test_sidecar_syntax_error_names_file_and_line_and_exits_1(tmp_path, story):
                                          'language = = "en"\n', encoding="utf-8")
     result = build(tmp_path, story.name)
     assert_one_line_error(result, 1, "story.toml:3", tmp_path / "out")
+
+
+def test_sidecar_nested_too_deeply_is_one_line_error(tmp_path, story):
+    (tmp_path / "story.toml").write_text("subjects = " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    result = build(tmp_path, story.name)
+    assert_one_line_error(result, 1, "story.toml", tmp_path / "out")
 
 
 def test_unknown_sidecar_key_warns_naming_the_key_and_still_builds(tmp_path, story):

@@ -47,6 +47,8 @@ def load_sidecar(path: Path | None) -> Sidecar:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise PackagerError(f"invalid TOML: {message}", path,
                             int(line_match.group(1)) if line_match else None) from None
+    except RecursionError:
+        raise PackagerError("invalid TOML: nested too deeply", path) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PackagerError(f"cannot read sidecar: {error}", path) from None
     sidecar = Sidecar(path)

@@ -119,8 +119,13 @@ def find_stories(path: Path) -> list[StorySource]:
         raise PackagerError("no such file or folder", path)
     if path.is_file():
         return [story_from_file(path)]
+    if not path.is_dir():  # a FIFO or a device would block the build or never end
+        raise PackagerError("not a regular file or folder", path)
     skipped: list[str] = []
-    stories = _find_in_folder(path, skipped)
+    try:
+        stories = _find_in_folder(path, skipped)
+    except OSError as error:
+        raise PackagerError(f"cannot read folder: {error.strerror or error}", error.filename or path) from None
     if not stories:
         passed_over = f"; {len(skipped)} symbolic link(s) leading outside were skipped" if skipped else ""
         raise PackagerError(f"no stories in this folder (looked for .txt and .md files{passed_over})", path)

@@ -159,8 +159,17 @@ def remove_unprintable(text: str) -> str:
     return UNPRINTABLE.sub("", text)
 
 
+# Far more than any story (War and Peace is 3 MB); a larger file would take gigabytes to build.
+MAX_STORY_BYTES = 256 * 1024 * 1024
+
+
 def read_text_file(path: Path) -> SourceText:
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise PackagerError("not a regular file", path)  # a FIFO or a device would never end
+        if path.is_file() and path.stat().st_size > MAX_STORY_BYTES:
+            raise PackagerError(f"too large for a story ({path.stat().st_size // 1024 // 1024} MB; "
+                                f"at most {MAX_STORY_BYTES // 1024 // 1024} MB)", path)
         data = path.read_bytes()
     except FileNotFoundError:
         raise PackagerError("no such file", path) from None
