@@ -433,6 +433,7 @@ def test_full_disk_is_one_line_error_and_leaves_nothing_half_written(tmp_path, m
     ('[detect]\nchapter_titles = "The Storm"\n', "detect.chapter_titles must be a table"),
     ('[detect]\nnote_patterns = ["(unclosed"]\n', "detect.note_patterns: bad pattern"),
     ('authors = [1, 2]\n', "'authors' must be a string or a list of strings"),
+    ('series = "Saga"\nseries_index = nan\n', "'series_index' must be a number"),
 ])
 def test_sidecar_value_of_the_wrong_type_is_one_line_error_naming_the_file(tmp_path, story, sidecar, problem):
     (tmp_path / "story.toml").write_text(sidecar, encoding="utf-8")

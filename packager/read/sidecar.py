@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -82,8 +83,10 @@ def _check_types(sidecar: Sidecar, path: Path) -> None:
                 meta[key] = [value]
             elif not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 raise PackagerError(f"'{key}' must be a string or a list of strings", path)
-    if "series_index" in meta and not isinstance(meta["series_index"], (int, float)):
-        raise PackagerError("'series_index' must be a number", path)
+    index = meta.get("series_index")
+    if "series_index" in meta and not (isinstance(index, (int, float)) and not isinstance(index, bool)
+                                       and math.isfinite(index) and index >= 0):
+        raise PackagerError("'series_index' must be a number (0 or more)", path)
     for key in ("title", "language", "description", "series", "publisher", "source", "rights",
                 "identifier"):
         if key in meta and not isinstance(meta[key], str):

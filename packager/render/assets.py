@@ -203,8 +203,9 @@ def _is_reference(node) -> bool:
 
 
 def _css_string(text: str) -> str:
-    """Text safe inside a CSS string: quotes, backslashes and line ends escaped."""
-    return "".join(f"\\{ord(c):x} " if c in '"\\\n\r<>' else c for c in text)
+    """Text safe inside a CSS string: quotes, backslashes, line ends and other control characters
+    escaped."""
+    return "".join(f"\\{ord(c):x} " if c in '"\\<>' or ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
 def _series_number(value: float | None) -> str:
