@@ -55,6 +55,12 @@ def test_the_book_is_long_enough_to_matter(books):
     assert len(PdfReader(books[1]).pages) >= 200
 
 
+def test_jobs_1_and_jobs_2_give_identical_bytes(books):
+    """The same chunks, rendered in one process or two, merged the same way: the number of processes
+    never changes a byte of the book."""
+    assert books[0].read_bytes() == books[1].read_bytes()
+
+
 def test_jobs_1_and_jobs_2_give_the_same_pages_with_the_same_text(books):
     one, two = (page_texts(p) for p in books)
     assert len(one) == len(two)
