@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
 from packager.model import Block
-from packager.detect.frontmatter import language_code
 from packager.read.sidecar import is_language_code
 from packager.read.sources import StorySource
 from packager.render.assets import Theme, load_theme

@@ -7,7 +7,11 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -108,6 +112,54 @@ def no_network(monkeypatch):
     yield guard
     if guard.attempts:
         pytest.fail(f"the test tried to reach the network: {guard.attempts}")
+
+
+@pytest.fixture
+def loopback_server():
+    """An HTTP server on 127.0.0.1 that records every connection and request it receives."""
+    connections: list[tuple] = []
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            requests.append(f"{self.command} {self.path}")
+            body = b"body { color: red }"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_HEAD = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def verify_request(self, request, client_address):
+            connections.append(client_address)
+            return True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    # Prove the server answers, so that "zero requests" below means "nothing was fetched".
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(base + "/probe", timeout=5) as response:
+        assert response.status == 200
+    assert requests == ["GET /probe"]
+    requests.clear()
+    connections.clear()
+    try:
+        yield SimpleNamespace(base=base, address=base.removeprefix("http://"),
+                              requests=requests, connections=connections)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def seed_labels() -> dict:

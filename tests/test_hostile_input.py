@@ -21,8 +21,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from conftest import NetworkGuard, is_loopback
-from test_bad_input import (GOOD_STORY, assert_one_line_error, build, loopback_server, output_files,  # noqa: F401
-                            png_bytes, run, warnings_in)
+from test_bad_input import GOOD_STORY, assert_one_line_error, build, output_files, png_bytes, run, warnings_in
 from test_epub import epubcheck_messages
 
 # Everything a title or a line of text can hold that markup cares about, and what fonts and XML find
