@@ -288,6 +288,9 @@ def stories(draw, markdown: bool | None = None) -> GeneratedStory:
     return story
 
 
+AN = "A/N: thanks for reading, please review!"
+
+
 def make_story(*spec: tuple, markdown: bool = False, separator: int = 1) -> GeneratedStory:
     """A story written out by hand as (text, role, blank lines before it[, number a heading prints]):
     the shrunk counterexamples the properties found, kept as explicit examples checked on every run."""
@@ -452,6 +455,15 @@ def test_strip_loses_only_confident_notes(story):
 @example(make_story(("A/N: thanks for reading, please review!", "note", 0), ("Chapter 1: The", "heading", 0, 1),
                       ("A/N: thanks for reading, please review!", "note", 0), ("* * *", "break", 1),
                       ("The", "story", 1), ("A/N: thanks for reading, please review!", "note", 0), separator=0))
+# Found by benchmarks/soak.py: text read as hard-wrapped, a line of story after an ended note joined
+# the note, and one after a titled heading joined the heading (a paragraph, then an edge note).
+@example(make_story(("The The", "title", 0), (AN, "note", 0), ("Chapter 1", "heading", 1, 1), (AN, "note", 0),
+                    ("* * *", "break", 1), ("The", "story", 1), (AN, "note", 1), ("Chapter 2", "heading", 0, 2),
+                    ("The The", "heading_title", 1), (AN, "note", 1), ("The The The", "story", 0), (AN, "note", 0),
+                    separator=0))
+@example(make_story(("The The", "title", 0), (AN, "note", 1), ("Chapter 1: Lighthouse Lighthouse", "heading", 0, 1),
+                    ("The", "story", 0), ("The The The The The The The The", "story", 0),
+                    ("Chapter Two", "heading", 0, 2), ("The", "story", 1), (AN, "note", 0), separator=0))
 def test_strip_keeps_every_story_paragraph_whole_and_in_order(story):
     """Generated story paragraphs use no words the note rules react to, so stripping notes must keep
     each of them whole (its words a contiguous run) and in order."""
