@@ -260,6 +260,20 @@ def test_hard_wrapped_lines_are_joined_into_paragraphs():
     assert [u.text for u in units] == paragraphs
 
 
+def test_a_wrapped_run_of_100000_lines_without_a_blank_line_is_read_in_one_pass():
+    """Each line is looked at once, whatever the length of the run it stands in (an export that
+    drops blank lines gives a run as long as the book)."""
+    import time
+
+    words = "the sea light keeper walked cold morning she said nothing to the boat in harbour".split()
+    lines = [" ".join(words[(k + n) % len(words)] for n in range(11)) for k in range(100_000)]
+    lines[0] = "A/N: this opens the run and never ends a sentence"
+    start = time.perf_counter()
+    units = build_units(lines, wrapped=True)
+    assert time.perf_counter() - start < 10
+    assert [(u.first, u.last) for u in units] == [(1, 100_000)]
+
+
 def test_pride_and_prejudice_first_paragraph_is_one_unit_over_two_lines():
     source = read_text_file(shared_file("corpus", "gutenberg", "pride-and-prejudice.txt"))
     start = next(i for i, line in enumerate(source.lines, 1)
