@@ -296,7 +296,7 @@ def test_a_build_in_process_opens_no_socket(tmp_path, no_network):
     assert any("example.org" in w for w in result.warnings)
 
 
-def test_subprocess_builds_see_no_proxy_and_no_network_variables_are_needed(tmp_path, loopback_server):
+def test_a_build_behind_a_proxy_sends_the_proxy_nothing(tmp_path, loopback_server):
     """With a proxy pointing at the loopback server, a build still sends it nothing: nothing is
     fetched at all, not merely fetched through a proxy."""
     (tmp_path / "story.txt").write_text(GOOD_STORY + f"\nAt {loopback_server.base}/page, yes.\n",
