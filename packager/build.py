@@ -15,10 +15,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
 from packager.model import Block, Book, Metadata
 from packager.read.collection import Collection
 from packager.read.sources import BookSource, StorySource
+from packager.read.sidecar import is_language_code
 from packager.render.assets import Theme, load_theme
 from packager.render.cover import CoverImage, generate_cover, load_cover
 from packager.story import Story, load_story, slugify, stable_identifier
@@ -134,6 +136,9 @@ def check_options(options: BuildOptions) -> None:
     if options.pdf_variant is not None and options.pdf_variant not in PDF_VARIANTS:
         raise PackagerError(f"--pdf-variant: unknown variant '{options.pdf_variant}' "
                             f"({', '.join(PDF_VARIANTS)})", usage=True)
+    language = options.metadata.get("language")
+    if language is not None and not is_language_code(language_code(language)):
+        raise PackagerError(f"--language: '{language}' is not a language code (en, fr, pt-BR, …)", usage=True)
     if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
         raise PackagerError("cover image not found", options.cover)
 
@@ -181,8 +186,9 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
-    files, refused = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch), options,
-                                     _variant(options, *layers))
+    files, refused, render_warnings = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch),
+                                                      options, _variant(options, *layers))
+    warnings.extend(render_warnings)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
         files["notes.txt"] = notes_report(story, removed).encode("utf-8")
@@ -228,7 +234,9 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     else:
         cover = load_cover(Path(choice))
     modified = max(source_date(story, options.source_date_epoch) for story in stories)
-    files, refused = _render_formats(book, theme, cover, modified, options, _variant(options, collection.options))
+    files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
+                                                      _variant(options, collection.options))
+    warnings.extend(render_warnings)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:
         files["notes.txt"] = "\n".join(reports).encode("utf-8")
@@ -264,19 +272,24 @@ def render_book(source: BookSource, options: BuildOptions) -> RenderedBook:
 
 
 def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime,
-                    options: BuildOptions, variant: str | None) -> tuple[dict[str, bytes], list[str]]:
+                    options: BuildOptions, variant: str | None) -> tuple[dict[str, bytes], list[str], list[str]]:
+    """The book in each format asked for, the addresses the PDF renderer refused, and warnings."""
     rendered: dict[str, bytes] = {}
     refused: list[str] = []
+    warnings: list[str] = []
     if "epub" in options.formats:
         from packager.render.epub import build_epub
         rendered["epub"] = build_epub(book, theme, cover, modified)
+        if theme.user_css_references:
+            warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "
+                            f"left out of the EPUB, which holds only the book's own files")
     if "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
         pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
                         cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
         rendered["pdf"] = pdf.data
         refused = list(pdf.refused_urls)
-    return rendered, refused
+    return rendered, refused, warnings
 
 
 def build_story(source: StorySource, options: BuildOptions) -> BuildResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
+from rich.markup import escape
 from rich.tree import Tree
 
 from packager import __version__
@@ -39,10 +41,19 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
+def _error(message: object) -> None:
+    """One line on stderr; the message is printed as it is (a file may be named `[draft].txt`)."""
+    err.print(f"[bold red]error:[/] {escape(str(message))}")
+
+
+def _warning(message: object) -> None:
+    err.print(f"[yellow]warning:[/] {escape(str(message))}")
+
+
 def _fail(error: PackagerError, debug: bool) -> None:
     if debug:
         raise error
-    err.print(f"[bold red]error:[/] {_escape(str(error))}", markup=True, highlight=False)
+    _error(error)
     raise typer.Exit(error.exit_code)
 
 
@@ -244,7 +255,7 @@ def inspect(
         _fail(error, debug)
         return
     for warning in story.warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
+        _warning(warning)
     if as_json:
         sys.stdout.write(json.dumps(book_to_json(story.book), ensure_ascii=False) + "\n")
         return
@@ -253,7 +264,7 @@ def inspect(
 
 def _block_label(block: Block) -> str:
     span = f"{block.lines[0]}–{block.lines[1]}" if block.lines[0] != block.lines[1] else str(block.lines[0])
-    where = f"{block.file}:" if block.file else "line "
+    where = f"{_escape(block.file)}:" if block.file else "line "
     text = block.text.replace("\n", " ")
     preview = (text[:60] + "…") if len(text) > 60 else text
     rule = f" [dim]({block.rule}" + (f", {block.confidence:.2f}" if block.confidence is not None else "") + ")[/]" \
@@ -264,7 +275,8 @@ def _block_label(block: Block) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
+    """Story text and file names printed as they are, never read as Rich markup."""
+    return escape(text)
 
 
 def _tree(book: Book) -> Tree:
@@ -283,7 +295,7 @@ def _tree(book: Book) -> Tree:
         parent = part_node or tree
         label = _escape(chapter.display_title or "(untitled)")
         node = parent.add(f"[bold]{label}[/] [dim]lines {chapter.lines[0]}–{chapter.lines[1]}"
-                          f"{' in ' + chapter.file if chapter.file else ''}, rule {chapter.rule}[/]")
+                          f"{' in ' + _escape(chapter.file) if chapter.file else ''}, rule {chapter.rule}[/]")
         paragraphs = sum(1 for b in chapter.blocks if b.kind == "paragraph")
         node.add(f"{paragraphs} paragraphs")
         for block in chapter.blocks:
@@ -306,5 +318,26 @@ def main_options(
     """Turn stories kept as plain text or Markdown into EPUB 3 and typeset PDF books."""
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# The status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
+
 def main() -> None:
-    app()
+    """The `packager` command. Ctrl-C (or SIGTERM) stops it with one line and status 130: a file being
+    written is removed on the way out (see build.write_outputs), and PDF workers are stopped, so
+    nothing half-written and no stray temporary file stays behind."""
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+        return
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as stop:
+        if stop.code != INTERRUPTED:  # Typer turns Ctrl-C into status 130, without a word
+            raise
+    err.print("[bold red]error:[/] interrupted")
+    sys.exit(INTERRUPTED)

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packager.detect import detect_book
+from packager.detect.frontmatter import language_code
 from packager.detect.options import DetectOptions
 from packager.detect.structure import SourceFile
 from packager.rules import RULE_NAMES
 from packager.errors import PackagerError
-from packager.model import Book
-from packager.read.sidecar import Sidecar, detect_options as sidecar_detect_options, load_sidecar
+from packager.model import Book, Metadata
+from packager.read.sidecar import Sidecar, detect_options as sidecar_detect_options, is_language_code, load_sidecar
 from packager.read.sources import StorySource
-from packager.read.text import read_text_file
+from packager.read.text import read_text_file, remove_unprintable
 
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
 
@@ -64,7 +65,7 @@ def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
     `defaults` a collection's, which the sidecar overrides."""
     sidecar = load_sidecar(source.sidecar)
     detect_options = DetectOptions(**sidecar_detect_options(sidecar, RULE_NAMES))
-    warnings = list(sidecar.warnings)
+    warnings = list(source.skipped) + sidecar.warnings
     files = []
     for path in source.files:
         text = read_text_file(path)
@@ -77,6 +78,7 @@ def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
     if not book.chapters:
         raise PackagerError("no story text found (only headers or notes)", source.path)
     _merge_metadata(book, source, defaults or {}, sidecar.metadata, overrides or {})
+    warnings.extend(clean_metadata(book.metadata, source))
     return Story(source, book, sidecar, warnings, detect_options)
 
 
@@ -101,3 +103,24 @@ def _merge_metadata(book: Book, source: StorySource, *layers: dict[str, Any]) ->
         meta.authors = ["Unknown Author"]
     if not meta.identifier:
         meta.identifier = stable_identifier(meta.title, meta.authors)
+
+
+def clean_metadata(meta: Metadata, source: StorySource) -> list[str]:
+    """Metadata as a book can hold it: no control characters in any text (they may come from a
+    sidecar's escapes or the command line), and a language code that is one. Returns warnings."""
+    warnings: list[str] = []
+    for name in ("title", "description", "series", "publisher", "source", "rights", "date", "identifier",
+                 "rating", "status"):
+        value = getattr(meta, name)
+        if isinstance(value, str):
+            setattr(meta, name, remove_unprintable(value))
+    meta.authors = [name for name in (remove_unprintable(a).strip() for a in meta.authors) if name] \
+        or ["Unknown Author"]
+    meta.subjects = [subject for subject in (remove_unprintable(s).strip() for s in meta.subjects) if subject]
+    if not (meta.title or "").strip():
+        meta.title = title_from_name(source.name)
+    meta.language = language_code(meta.language)
+    if not is_language_code(meta.language):
+        warnings.append(f"{source.path}: language {meta.language!r} is not a language code; using 'en'")
+        meta.language = "en"
+    return warnings

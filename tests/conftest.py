@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import subprocess
 import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -31,6 +37,129 @@ def run_packager(*args: str, cwd: Path | None = None, check: bool = True) -> sub
 
 def inspect_json(path: Path) -> dict:
     return json.loads(run_packager("inspect", path, "--json").stdout)
+
+
+# --- no network, ever ------------------------------------------------------------------------------
+# Every test runs with the network guarded: a connection (or a name lookup) to anything but this
+# machine's loopback fails the test, even when the code under test swallows the error. Loopback stays
+# open for tests that start a local server on purpose (to count the requests a build makes) and for a
+# local Dask cluster. Builds run in a subprocess are outside this guard: their tests count the requests
+# a loopback server receives instead.
+
+_LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+
+
+def is_loopback(address: object) -> bool:
+    """A socket address (or host name) on this machine: 127.0.0.0/8, ::1, localhost, a Unix socket."""
+    if isinstance(address, (str, bytes)) and not isinstance(address, tuple):
+        host = address.decode() if isinstance(address, bytes) else address
+        if "/" in host or host.startswith("\0"):  # a Unix socket path
+            return True
+    elif isinstance(address, tuple) and address:
+        host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+    else:
+        return False
+    host = host.strip("[]").split("%")[0]
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() in _LOOPBACK_NAMES
+
+
+class NetworkGuard:
+    """Replaces the socket functions that reach out; records and refuses every outside attempt."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.attempts: list[str] = []
+        self.real = {name: getattr(socket.socket, name) for name in ("connect", "connect_ex", "sendto")}
+        self.real_getaddrinfo = socket.getaddrinfo
+        self.real_create_connection = socket.create_connection
+        for name in self.real:
+            monkeypatch.setattr(socket.socket, name, self._guarded_method(name))
+        monkeypatch.setattr(socket, "getaddrinfo", self._getaddrinfo)
+        monkeypatch.setattr(socket, "create_connection", self._create_connection)
+
+    def _refuse(self, what: str, address: object) -> None:
+        self.attempts.append(f"{what} {address!r}")
+        raise ConnectionRefusedError(f"the tests allow no network access ({what} {address!r})")
+
+    def _guarded_method(self, name: str):
+        real = self.real[name]
+        guard = self
+
+        def method(sock, *args):
+            address = args[-1]
+            if sock.family != socket.AF_UNIX and not is_loopback(address):
+                guard._refuse(name, address)
+            return real(sock, *args)
+        return method
+
+    def _getaddrinfo(self, host, *args, **kwargs):
+        if host not in (None, "", b"") and not is_loopback((host,)):
+            self._refuse("getaddrinfo", host)
+        return self.real_getaddrinfo(host, *args, **kwargs)
+
+    def _create_connection(self, address, *args, **kwargs):
+        if not is_loopback(address):
+            self._refuse("create_connection", address)
+        return self.real_create_connection(address, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Autouse: any attempt to reach beyond loopback fails the test."""
+    guard = NetworkGuard(monkeypatch)
+    yield guard
+    if guard.attempts:
+        pytest.fail(f"the test tried to reach the network: {guard.attempts}")
+
+
+@pytest.fixture
+def loopback_server():
+    """An HTTP server on 127.0.0.1 that records every connection and request it receives."""
+    connections: list[tuple] = []
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            requests.append(f"{self.command} {self.path}")
+            body = b"body { color: red }"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_HEAD = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def verify_request(self, request, client_address):
+            connections.append(client_address)
+            return True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    # Prove the server answers, so that "zero requests" below means "nothing was fetched".
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(base + "/probe", timeout=5) as response:
+        assert response.status == 200
+    assert requests == ["GET /probe"]
+    requests.clear()
+    connections.clear()
+    try:
+        yield SimpleNamespace(base=base, address=base.removeprefix("http://"),
+                              requests=requests, connections=connections)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def seed_labels() -> dict:

@@ -2,23 +2,27 @@
 status 1 (2 for usage errors), no traceback, and nothing (not even a `.*.part` temp file) in the
 output folder. And the build never reaches the network, nor reads local files outside its folders.
 
-Every test runs the real CLI in a subprocess so exit codes and stderr are what a user sees.
+Every test runs the real CLI in a subprocess so exit codes and stderr are what a user sees (but the
+full disk, whose write error must be injected, which runs the same CLI in this process).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import random
+import re
 import subprocess
 import sys
-import threading
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from lxml import etree
 from PIL import Image
+
+from conftest import shared
 
 GOOD_STORY = """\
 The Quiet Harbour
@@ -115,7 +119,7 @@ def test_whitespace_only_file_is_one_line_error_and_exit_1(tmp_path):
 
 
 def test_binary_file_of_random_bytes_is_one_line_error_and_exit_1(tmp_path):
-    data = bytes(random.Random(7).randrange(256) for _ in range(4096)) + b"\x00\x00\x00"
+    data = random.Random(7).randbytes(4096)
     (tmp_path / "story.txt").write_bytes(data)
     result = build(tmp_path, "story.txt")
     assert_one_line_error(result, 1, "story.txt", tmp_path / "out")
@@ -135,6 +139,20 @@ def test_folder_holding_only_an_image_is_one_line_error_and_exit_1(tmp_path):
     assert_one_line_error(result, 1, "pictures", tmp_path / "out")
 
 
+def test_a_fifo_named_like_a_story_is_one_line_error_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "story.txt")
+    result = build(tmp_path, "story.txt")
+    assert_one_line_error(result, 1, "story.txt", tmp_path / "out")
+
+
+def test_a_file_too_large_for_a_story_is_refused_before_it_is_read(tmp_path):
+    with (tmp_path / "huge.txt").open("wb") as sparse:  # 300 MB that take no disk space
+        sparse.truncate(300 * 1024 * 1024)
+    result = build(tmp_path, "huge.txt")
+    line = assert_one_line_error(result, 1, "huge.txt", tmp_path / "out")
+    assert "too large" in line
+
+
 def test_empty_folder_is_one_line_error_and_exit_1(tmp_path):
     (tmp_path / "nothing").mkdir()
     result = build(tmp_path, "nothing")
@@ -145,6 +163,144 @@ def test_non_story_suffix_is_usage_error_exit_2(tmp_path):
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.7\n")
     result = build(tmp_path, "notes.pdf")
     assert_one_line_error(result, 2, "notes.pdf", tmp_path / "out")
+
+
+# --- what editors and downloaders save: decoded, never rejected ----------------------------------
+
+def epub_words(epub: Path) -> list[str]:
+    """The words of every chapter file of an EPUB, in reading order."""
+    with zipfile.ZipFile(epub) as archive:
+        names = sorted(n for n in archive.namelist() if re.search(r"chapter-\d+\.xhtml$", n))
+        text = " ".join(" ".join(etree.fromstring(archive.read(n)).itertext()) for n in names)
+    return words(text)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased runs of letters and digits, apostrophes of either shape dropped."""
+    return re.findall(r"[^\W_]+", text.lower().replace("\u2019", "").replace("'", ""))
+
+
+STORY_WORDS = words(GOOD_STORY.split("Chapter 1: Arrival", 1)[1])
+
+
+def test_nul_bytes_inside_text_are_removed_with_a_warning_naming_the_line(tmp_path):
+    data = GOOD_STORY.encode("utf-8").replace(b"grey on grey", b"grey\x00 on\x00\x00 grey")
+    (tmp_path / "story.txt").write_bytes(data + b"\x00" * 64)
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    assert [w for w in warnings_in(result) if "story.txt:6:" in w and "NUL" in w], result.stderr
+    assert epub_words(tmp_path / "out" / "the-quiet-harbour.epub")[-len(STORY_WORDS):] == STORY_WORDS
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16_with_a_bom_is_decoded_not_rejected(tmp_path, encoding, bom):
+    (tmp_path / "story.txt").write_bytes(bom + GOOD_STORY.replace("\n", "\r\n").encode(encoding))
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    assert warnings_in(result) == []
+    assert epub_words(tmp_path / "out" / "the-quiet-harbour.epub")[-len(STORY_WORDS):] == STORY_WORDS
+
+
+def test_utf8_with_a_few_invalid_bytes_is_decoded_with_a_warning_naming_the_line(tmp_path):
+    text = GOOD_STORY.replace("Mara watched", "Mára watched, naïve,")  # valid UTF-8 beside the damage
+    data = text.encode("utf-8").replace(b"nobody on", b"nobody\xff on")
+    (tmp_path / "story.txt").write_bytes(data)
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    assert [w for w in warnings_in(result) if "story.txt:6:" in w and "invalid UTF-8" in w], result.stderr
+    assert "nobody" in epub_words(tmp_path / "out" / "the-quiet-harbour.epub")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_windows_1252_and_latin_1_stories_keep_their_accents(tmp_path, encoding):
+    text = GOOD_STORY.replace("Mara", "Maïa").replace("nets.", "nets \u2014 Café Jürgen\u2019s.")
+    if encoding == "latin-1":
+        text = text.replace("\u2014", "-").replace("\u2019", "'")
+    (tmp_path / "story.txt").write_bytes(text.encode(encoding))
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    assert warnings_in(result) == []
+    found = epub_words(tmp_path / "out" / "the-quiet-harbour.epub")
+    assert "maïa" in found and "café" in found and "jürgens" in found
+
+
+def test_mixed_line_ends_give_the_line_numbers_an_editor_shows(tmp_path):
+    lines = GOOD_STORY.split("\n")
+    ends = ["\r\n", "\n", "\r"]  # (a CR before an empty line's LF would make one CRLF)
+    (tmp_path / "story.txt").write_bytes("".join(line + ends[k % 3] for k, line in enumerate(lines[:-1])).encode())
+    result = run(tmp_path, "inspect", "story.txt", "--json")
+    assert result.returncode == 0, result.stderr
+    chapter = json.loads(result.stdout)["chapters"][0]
+    assert chapter["lines"] == [4, 10]
+    assert [b["lines"][0] for b in chapter["blocks"]] == [4, 6, 8, 10]
+    assert build(tmp_path, "story.txt").returncode == 0
+
+
+# --- huge input: one line of 10 MB, 50 MB, 10,000 chapters ---------------------------------------
+
+def war_and_peace_paragraphs() -> list[str]:
+    """War and Peace's paragraphs (hard-wrapped lines joined), without its headings."""
+    text = shared("corpus", "gutenberg", "war-and-peace.txt").read_text(encoding="utf-8-sig")
+    body = text[text.index("BOOK ONE: 1805"):text.index("*** END OF THIS PROJECT GUTENBERG")]
+    return [p for p in (" ".join(block.split()) for block in body.split("\n\n")) if len(p) > 200]
+
+
+def test_a_10_mb_story_on_one_line_builds_without_losing_a_word(tmp_path):
+    paragraphs = war_and_peace_paragraphs()
+    line = " ".join(paragraphs * (10_000_000 // sum(len(p) + 1 for p in paragraphs) + 1))
+    (tmp_path / "story.txt").write_text(f"The Long Line\n\n{line}\n", encoding="utf-8")
+    assert (tmp_path / "story.txt").stat().st_size > 10_000_000
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    [epub] = (tmp_path / "out").glob("*.epub")
+    expected = words(line)
+    assert epub_words(epub)[-len(expected):] == expected  # after the chapter's heading and first line
+
+
+def test_a_50_mb_story_builds_its_epub_in_under_1_gb_of_memory(tmp_path):
+    text = shared("corpus", "gutenberg", "war-and-peace.txt").read_text(encoding="utf-8-sig")
+    body = text[text.index("BOOK ONE: 1805"):text.index("*** END OF THIS PROJECT GUTENBERG")]
+    volumes = 50_000_000 // len(body.encode("utf-8")) + 1
+    with (tmp_path / "story.txt").open("w", encoding="utf-8") as story:
+        story.write("The Longest Book\nby Many Hands\n\n")
+        for volume in range(1, volumes + 1):
+            story.write(re.sub(r"^BOOK (\w+)", rf"BOOK \1 OF VOLUME {volume}", body, flags=re.MULTILINE))
+    assert (tmp_path / "story.txt").stat().st_size > 50_000_000
+    chapters = body.count("\nCHAPTER ") * volumes
+    # a parent that only waits reports the build's own peak memory (ru_maxrss of its children)
+    measure = ("import resource, subprocess, sys; "
+               "code = subprocess.call([sys.executable, '-m', 'packager', *sys.argv[1:]]); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", measure, "build", "story.txt", "--to", "epub",
+                             "--out-dir", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            env=_env())
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stdout.split()[-1]) / 1024
+    assert peak_mb < 1024, f"peak memory {peak_mb:.0f} MB"
+    with zipfile.ZipFile(tmp_path / "out" / "the-longest-book.epub") as archive:
+        files = [n for n in archive.namelist() if re.search(r"chapter-\d+\.xhtml$", n)]
+        last = " ".join(etree.fromstring(archive.read(sorted(files, key=len)[-1])).itertext())
+    assert len(files) == chapters
+    assert words(body.rstrip().rsplit("\n\n", 1)[-1])[-12:] == words(last)[-12:]
+
+
+def test_10000_chapters_give_10000_chapter_files_in_the_contents(tmp_path):
+    paragraphs = war_and_peace_paragraphs()
+    with (tmp_path / "story.txt").open("w", encoding="utf-8") as story:
+        story.write("Ten Thousand Chapters\nby Someone Patient\n")
+        for number in range(1, 10_001):
+            story.write(f"\nChapter {number}\n\n{paragraphs[number % len(paragraphs)][:300]}\n")
+    result = build(tmp_path, "story.txt")
+    assert result.returncode == 0, result.stderr
+    assert "(10000 chapters)" in result.stdout
+    with zipfile.ZipFile(tmp_path / "out" / "ten-thousand-chapters.epub") as archive:
+        chapter_files = [n for n in archive.namelist() if re.search(r"chapter-\d+\.xhtml$", n)]
+        nav = etree.fromstring(archive.read("EPUB/nav.xhtml"))
+        last = etree.fromstring(archive.read("EPUB/chapter-10000.xhtml"))
+    assert len(chapter_files) == 10_000
+    links = nav.xpath("//*[local-name()='nav'][@*[local-name()='type']='toc']//*[local-name()='a']/@href")
+    assert [link.split("#")[0] for link in links] == [f"chapter-{n:03d}.xhtml" for n in range(1, 10_001)]
+    assert "Chapter 10000" in " ".join(last.itertext())
 
 
 # --- options ----------------------------------------------------------------------------------------
@@ -177,6 +333,29 @@ def test_gif_cover_is_one_line_error_and_exit_1(tmp_path, story):
     assert "GIF" in line
 
 
+def test_truncated_cover_is_one_line_error_and_exit_1(tmp_path, story):
+    data = png_bytes((400, 400))
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    result = build(tmp_path, story.name, "--cover", "cut.png")
+    assert_one_line_error(result, 1, "cut.png", tmp_path / "out")
+
+
+def test_decompression_bomb_cover_is_one_line_error_and_exit_1(tmp_path, story):
+    """A PNG of a few bytes claiming 30,000 x 30,000 pixels (3.6 GB decoded) is refused unread."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30_000, 30_000, 8, 2, 0, 0, 0))
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                                        + chunk(b"IEND", b""))
+    result = build(tmp_path, story.name, "--cover", "bomb.png", to="epub,pdf")
+    line = assert_one_line_error(result, 1, "bomb.png", tmp_path / "out")
+    assert "too large" in line
+
+
 def test_unwritable_output_folder_is_one_line_error_and_exit_1(tmp_path, story):
     # A read-only folder stops a normal user; root writes anyway, so then use a path whose parent is
     # a regular file, which nobody can create.
@@ -194,6 +373,81 @@ def test_unwritable_output_folder_is_one_line_error_and_exit_1(tmp_path, story):
     finally:
         if (tmp_path / "readonly").exists():
             (tmp_path / "readonly").chmod(0o700)
+
+
+def test_full_disk_is_one_line_error_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    """The disk fills up while the second of two outputs is written (the EPUB, then the notes file of
+    --notes strip): one line naming the folder, status 1, and neither file, whole or partial."""
+    from typer.testing import CliRunner
+
+    from packager.cli import app
+
+    story = tmp_path / "story.txt"
+    story.write_text(GOOD_STORY + "\nA/N: thanks for reading, please review!\n", encoding="utf-8")
+    real_fdopen = os.fdopen
+    writes = []
+
+    class FullDisk:
+        """A file whose write stores half of the data, then finds no space left."""
+
+        def __init__(self, stream):
+            self.stream = stream
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.stream.close()
+
+        def write(self, data):
+            writes.append(len(data))
+            if len(writes) == 2:
+                self.stream.write(data[: len(data) // 2])
+                self.stream.flush()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self.stream.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *args, **kwargs: FullDisk(real_fdopen(fd, *args, **kwargs)))
+    result = CliRunner().invoke(app, ["build", str(story), "--to", "epub", "--notes", "strip",
+                                      "--out-dir", str(tmp_path / "out")])
+    assert len(writes) == 2
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [f"error: {tmp_path / 'out'}: cannot write output: No space left on device"]
+    assert output_files(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("sidecar, problem", [
+    ('cover = 5\n', "'cover' must be a string"),
+    ('keep_licence = "yes"\n', "'keep_licence' must be true or false"),
+    ('detect = "strict"\n', "'detect' must be a table"),
+    ('[detect]\nheading_patterns = 5\n', "detect.heading_patterns must be a string or a list of strings"),
+    ('[detect]\ndisable = [1, 2]\n', "detect.disable must be a string or a list of strings"),
+    ('[detect]\nchapter_titles = "The Storm"\n', "detect.chapter_titles must be a table"),
+    ('[detect]\nnote_patterns = ["(unclosed"]\n', "detect.note_patterns: bad pattern"),
+    ('authors = [1, 2]\n', "'authors' must be a string or a list of strings"),
+    ('series = "Saga"\nseries_index = nan\n', "'series_index' must be a number"),
+])
+def test_sidecar_value_of_the_wrong_type_is_one_line_error_naming_the_file(tmp_path, story, sidecar, problem):
+    (tmp_path / "story.toml").write_text(sidecar, encoding="utf-8")
+    result = build(tmp_path, story.name)
+    line = assert_one_line_error(result, 1, "story.toml", tmp_path / "out")
+    assert problem in line
+
+
+def test_unknown_key_in_the_detect_table_warns_naming_it(tmp_path, story):
+    (tmp_path / "story.toml").write_text('[detect]\nheading_pattern = ["^Part"]\n', encoding="utf-8")
+    result = build(tmp_path, story.name)
+    assert result.returncode == 0, result.stderr
+    assert any("detect.heading_pattern" in w and "story.toml" in w for w in warnings_in(result)), result.stderr
+
+
+def test_a_language_that_is_not_a_code_is_a_usage_error(tmp_path, story):
+    result = build(tmp_path, story.name, "--language", '"><script>')
+    assert_one_line_error(result, 2, "--language", tmp_path / "out")
 
 
 def test_unknown_output_format_is_usage_error_exit_2(tmp_path, story):
@@ -220,6 +474,12 @@ def test_sidecar_syntax_error_names_file_and_line_and_exits_1(tmp_path, story):
     assert_one_line_error(result, 1, "story.toml:3", tmp_path / "out")
 
 
+def test_sidecar_nested_too_deeply_is_one_line_error(tmp_path, story):
+    (tmp_path / "story.toml").write_text("subjects = " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    result = build(tmp_path, story.name)
+    assert_one_line_error(result, 1, "story.toml", tmp_path / "out")
+
+
 def test_unknown_sidecar_key_warns_naming_the_key_and_still_builds(tmp_path, story):
     (tmp_path / "story.toml").write_text('title = "The Quiet Harbour"\nfavourite_colour = "blue"\n',
                                          encoding="utf-8")
@@ -244,54 +504,6 @@ def test_one_bad_story_among_several_fails_alone_and_exits_1(tmp_path, story):
 
 
 # --- the build never reaches the network, nor files outside its folders -------------------------
-
-@pytest.fixture
-def loopback_server():
-    """An HTTP server on 127.0.0.1 that records every connection and request it receives."""
-    connections: list[tuple] = []
-    requests: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self):
-            requests.append(f"{self.command} {self.path}")
-            body = b"body { color: red }"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/css")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_HEAD = do_POST = _answer
-
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def verify_request(self, request, client_address):
-            connections.append(client_address)
-            return True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    # Prove the server answers, so that "zero requests" below means "nothing was fetched".
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(base + "/probe", timeout=5) as response:
-        assert response.status == 200
-    assert requests == ["GET /probe"]
-    requests.clear()
-    connections.clear()
-    try:
-        yield SimpleNamespace(base=base, address=base.removeprefix("http://"),
-                              requests=requests, connections=connections)
-    finally:
-        server.shutdown()
-        server.server_close()
-
 
 def test_remote_urls_in_user_stylesheet_are_not_fetched_and_warned(tmp_path, story, loopback_server):
     base = loopback_server.base

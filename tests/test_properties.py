@@ -6,29 +6,42 @@ emphasis marks, author's notes at chapter edges, scene breaks, blank-line gaps, 
 decoded as a story file would be. The properties are the contracts of the model: block lines lie in
 the file and in order, every line of text lands in some block, `--notes keep` loses no word,
 `--notes strip` loses only the words of confident notes, and the EPUB is well-formed and reproducible.
+And for hostile input: `inspect --json` line numbers lie in the file; any text (markup, control
+characters, right-to-left text, emoji, runs of emphasis marks) and any title and author give a
+well-formed EPUB or a PackagerError; a sample of generated books passes EPUBCheck; `--jobs 1` and
+`--jobs 2` give the same PDF bytes; a sidecar holding anything gives settings or a PackagerError.
+(`benchmarks/soak.py` runs the same generator 10,000 times.)
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from unittest import mock
 
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from packager.detect.options import DetectOptions
 from packager.detect.paragraphs import is_blank
 from packager.detect.structure import SourceFile, detect_book
 from packager.errors import PackagerError
 from packager.model import CONFIDENT_NOTE, Block, Book
+from packager.read.sidecar import DETECT_KEYS, METADATA_KEYS, OPTION_KEYS, detect_options, load_sidecar
+from packager.read.sources import StorySource, find_stories
 from packager.read.text import decode, split_lines
 from packager.render.assets import load_theme
+from packager.render.cover import generate_cover
 from packager.render.epub import build_epub
-from packager.story import stable_identifier, title_from_name
+from packager.report import book_to_json
+from packager.rules import RULE_NAMES
+from packager.story import clean_metadata, load_story, stable_identifier, title_from_name
 from packager.transform.pipeline import prepare_book
 
 FAST = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
@@ -275,6 +288,9 @@ def stories(draw, markdown: bool | None = None) -> GeneratedStory:
     return story
 
 
+AN = "A/N: thanks for reading, please review!"
+
+
 def make_story(*spec: tuple, markdown: bool = False, separator: int = 1) -> GeneratedStory:
     """A story written out by hand as (text, role, blank lines before it[, number a heading prints]):
     the shrunk counterexamples the properties found, kept as explicit examples checked on every run."""
@@ -439,6 +455,15 @@ def test_strip_loses_only_confident_notes(story):
 @example(make_story(("A/N: thanks for reading, please review!", "note", 0), ("Chapter 1: The", "heading", 0, 1),
                       ("A/N: thanks for reading, please review!", "note", 0), ("* * *", "break", 1),
                       ("The", "story", 1), ("A/N: thanks for reading, please review!", "note", 0), separator=0))
+# Found by benchmarks/soak.py: text read as hard-wrapped, a line of story after an ended note joined
+# the note, and one after a titled heading joined the heading (a paragraph, then an edge note).
+@example(make_story(("The The", "title", 0), (AN, "note", 0), ("Chapter 1", "heading", 1, 1), (AN, "note", 0),
+                    ("* * *", "break", 1), ("The", "story", 1), (AN, "note", 1), ("Chapter 2", "heading", 0, 2),
+                    ("The The", "heading_title", 1), (AN, "note", 1), ("The The The", "story", 0), (AN, "note", 0),
+                    separator=0))
+@example(make_story(("The The", "title", 0), (AN, "note", 1), ("Chapter 1: Lighthouse Lighthouse", "heading", 0, 1),
+                    ("The", "story", 0), ("The The The The The The The The", "story", 0),
+                    ("Chapter Two", "heading", 0, 2), ("The", "story", 1), (AN, "note", 0), separator=0))
 def test_strip_keeps_every_story_paragraph_whole_and_in_order(story):
     """Generated story paragraphs use no words the note rules react to, so stripping notes must keep
     each of them whole (its words a contiguous run) and in order."""
@@ -557,3 +582,150 @@ def test_every_xhtml_file_of_the_epub_is_well_formed(story, mode):
 @given(stories())
 def test_the_same_story_gives_the_same_epub_bytes(story):
     assert epub_bytes(story) == epub_bytes(story)
+
+
+# --- 8. inspect --json gives line numbers inside the file ------------------------------------------
+
+def json_line_ranges(data: dict) -> list[tuple[int, int]]:
+    ranges = [tuple(b["lines"]) for b in data["front_matter"] + data["back_matter"]]
+    for chapter in data["chapters"]:
+        ranges.append(tuple(chapter["lines"]))
+        ranges.extend(tuple(b["lines"]) for b in chapter["blocks"])
+    return ranges
+
+
+@settings(max_examples=100, **FAST)
+@given(stories())
+def test_inspect_json_line_numbers_lie_inside_the_file(story):
+    lines, book = detect(story)
+    data = json.loads(json.dumps(book_to_json(book)))
+    for first, last in json_line_ranges(data):
+        assert 1 <= first <= last <= len(lines), f"lines {[first, last]} outside 1..{len(lines)}"
+
+
+# --- 9. any text, through the whole pipeline, gives a well-formed book or a PackagerError ----------
+
+# Text as a hostile file holds it: markup, entities, quotes, emphasis marks in runs, control
+# characters, right-to-left overrides, emoji, lone line ends; and lines the rules react to.
+HOSTILE_CHARACTERS = st.sampled_from(list("<>&\"'*_/\\-.~#[]()!?:; \t\u00a0") + [
+    "\x00", "\x01", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ufeff", "\ufffe", "\uffff", "\ufffd", "\u2028",
+    "\u202e", "\u200d", "\u0645", "\u05e9", "\U0001F600", "\U0001F3FD", "é", "ß", "\r", "\n", "\r\n",
+    "A/N:", "Chapter 1", "**", "__", "<script>", "&amp;", "]]>", "<!--", "\u201c", "\u2019"])
+hostile_texts = st.lists(st.one_of(HOSTILE_CHARACTERS, st.sampled_from(VOCAB), st.sampled_from(INTERESTING_LINES),
+                                   st.text(max_size=8)), max_size=80).map("".join)
+
+
+def epub_pages(data: bytes) -> dict[str, etree._Element]:
+    """Every XHTML, OPF and NCX file of an EPUB, parsed as XML: a parse error fails the example."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: etree.fromstring(archive.read(name)) for name in archive.namelist()
+                if name.endswith((".xhtml", ".opf", ".ncx"))}
+
+
+def hostile_book(folder: Path, text: str, title: str, author: str, markdown: bool) -> Book:
+    """A story file holding `text` and a sidecar giving `title` and `author`, loaded as a build loads
+    them."""
+    story = folder / ("story.md" if markdown else "story.txt")
+    story.write_bytes(text.encode("utf-8"))
+    story.with_suffix(".toml").write_text(f"title = {toml_value(title)}\nauthor = {toml_value(author)}\n",
+                                          encoding="utf-8")
+    return load_story(find_stories(story)[0]).book
+
+
+@settings(max_examples=60, **FAST)
+@given(hostile_texts, st.text(max_size=30), st.text(max_size=30), st.sampled_from(["keep", "strip", "endnotes"]),
+       st.booleans(), st.booleans())
+@example("Chapter 1\n\n" + "*" * 4000 + "x" + "*" * 4000 + "\n", "T", "A", "keep", False, True)
+@example("A/N: <script>\x01</script>\n\nChapter 1: ]]> & \u202e\n\n**__/x/__**\n", "\x01", "\ufffe", "endnotes",
+         True, True)
+def test_any_text_gives_a_well_formed_epub_or_a_packager_error(tmp_path_factory, text, title, author, mode,
+                                                                markdown, smart):
+    try:
+        book = hostile_book(tmp_path_factory.mktemp("hostile"), text, title, author, markdown)
+    except PackagerError as error:
+        assert "\n" not in str(error)
+        event(f"refused: {error.problem.split(':')[0]}")
+        return
+    event("built")
+    prepared, _ = prepare_book(book, mode, smart)
+    pages = epub_pages(build_epub(prepared, load_theme(None), None, MODIFIED))
+    assert any(name.endswith("chapter-001.xhtml") for name in pages)
+    for name, root in pages.items():
+        assert not root.xpath("//*[local-name()='script']"), f"{name} holds a script element"
+
+
+# --- 10. a sample of generated books passes EPUBCheck ---------------------------------------------
+
+@settings(max_examples=1, **FAST)
+@given(st.lists(st.tuples(stories(), st.text(max_size=20), st.sampled_from(["keep", "strip", "endnotes"])),
+                min_size=4, max_size=4))
+def test_a_sample_of_generated_books_passes_epubcheck(tmp_path_factory, sample):
+    """Four generated books, hostile characters in their titles, each with a cover, in one example so
+    that EPUBCheck checks them two at a time."""
+    from test_epub import epubcheck_all
+
+    folder = tmp_path_factory.mktemp("epubcheck")
+    paths = []
+    for k, (story, title, mode) in enumerate(sample):
+        _, book = detect(story)
+        book.metadata.title = f"{title} <&> \u202e\U0001F600"
+        clean_metadata(merged_metadata(book).metadata, StorySource(Path("story.txt"), (Path("story.txt"),)))
+        prepared, _ = prepare_book(book, mode)
+        paths.append(folder / f"generated-{k}.epub")
+        paths[-1].write_bytes(build_epub(prepared, load_theme(None),
+                                         generate_cover(book.metadata.title or "", ["A"]), MODIFIED))
+    assert {name: messages for name, messages in epubcheck_all(paths).items() if messages} == {}
+
+
+# --- 11. --jobs 1 and --jobs 2 give identical PDF bytes ---------------------------------------------
+
+@settings(max_examples=3, **FAST)
+@given(stories(), st.sampled_from(["keep", "endnotes"]))
+def test_jobs_1_and_jobs_2_give_identical_pdf_bytes(story, mode):
+    """With chunks of a few hundred characters, even a short generated story is rendered in several
+    chunks, in this process (--jobs 1) or in two workers (--jobs 2)."""
+    from packager.render import pdf
+
+    _, book = detect(story)
+    prepared, _ = prepare_book(merged_metadata(book), mode)
+    with mock.patch.object(pdf, "CHUNK_CHARACTERS", 200):
+        one, two = (pdf.build_pdf(prepared, load_theme(None), None, MODIFIED, jobs=jobs, cache_dir=None)
+                    for jobs in (1, 2))
+    assert one.data == two.data
+
+
+# --- 12. a sidecar holding anything gives settings or a PackagerError --------------------------------
+
+toml_keys = st.sampled_from(sorted(METADATA_KEYS | OPTION_KEYS) + ["favourite_colour", "Title", "détail"])
+detect_keys = st.sampled_from(sorted(DETECT_KEYS) + ["heading_pattern", "rules"])
+toml_scalars = st.one_of(st.text(max_size=12), st.integers(-3, 3), st.booleans(), st.floats(allow_nan=False,
+                                                                                              allow_infinity=False))
+toml_values = st.one_of(toml_scalars, st.lists(toml_scalars, max_size=3),
+                        st.lists(st.sampled_from(["(", "[a-", "^Part", "*", "a{2,1}", "edge_content"]), max_size=3))
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 32 or c in '"\\\x7f' else c for c in value) + '"'
+    return "[" + ", ".join(toml_value(v) for v in value) + "]"
+
+
+@settings(max_examples=100, **FAST)
+@given(st.dictionaries(toml_keys, toml_values, max_size=5), st.dictionaries(detect_keys, toml_values, max_size=3),
+       st.dictionaries(st.integers(0, 12).map(str), st.text(max_size=8), max_size=2))
+def test_any_sidecar_gives_settings_or_a_packager_error(tmp_path_factory, top, detect_table, titles):
+    text = "".join(f"{key} = {toml_value(value)}\n" for key, value in top.items())
+    text += "[detect]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in detect_table.items())
+    if titles:
+        text += "[detect.chapter_titles]\n" + "".join(f'"{k}" = {toml_value(v)}\n' for k, v in titles.items())
+    path = tmp_path_factory.mktemp("sidecar") / "story.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        sidecar = load_sidecar(path)
+        DetectOptions(**detect_options(sidecar, RULE_NAMES))
+    except PackagerError as error:
+        assert "\n" not in str(error) and str(path) in str(error)

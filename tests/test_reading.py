@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from packager.detect.paragraphs import build_units
+from packager.errors import PackagerError
 from packager.read.sources import find_stories
 from packager.read.text import decode, read_text_file
 
@@ -95,9 +96,9 @@ def test_final_newline_does_not_add_an_empty_line(ending):
 
 
 def test_only_cr_and_lf_break_lines():
-    # U+2028, form feed, U+0085 and file separators are characters in the text, not line ends, so
-    # line numbers agree with an editor's.
-    assert lines_of("a\u2028b\x0cc\u0085d\nnext\n".encode("utf-8")) == ["a\u2028b\x0cc\u0085d", "next"]
+    # U+2028, form feed, U+0085 and file separators are not line ends, so line numbers agree with an
+    # editor's; the control characters among them are removed (no EPUB can hold them), U+2028 stays.
+    assert lines_of("a\u2028b\x0cc\u0085d\x1ce\nnext\n".encode("utf-8")) == ["a\u2028bcde", "next"]
 
 
 # --- 8-bit and 16-bit encodings -------------------------------------------------------------------
@@ -155,6 +156,38 @@ def test_invalid_utf8_warning_counts_lines_in_a_cr_only_file():
     assert source.lines[2] == "Line three \ufffd here"
     assert len(source.warnings) == 1
     assert "story.txt:3" in source.warnings[0], source.warnings[0]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_told_by_its_nul_bytes(encoding):
+    source = decode(STORY.encode(encoding), Path("story.txt"))
+    assert source.encoding == encoding
+    assert source.lines == STORY.rstrip("\n").split("\n")
+    assert source.warnings == []
+
+
+def test_damaged_utf16_is_replaced_and_warns_with_line_number():
+    data = b"\xff\xfe" + "Line one\nLine two\n".encode("utf-16-le") + b"\x00\xd8" + "x\nLine four\n".encode("utf-16-le")
+    source = decode(data, Path("story.txt"))
+    assert source.lines == ["Line one", "Line two", "\ufffdx", "Line four"]
+    assert len(source.warnings) == 1 and "story.txt:3" in source.warnings[0]
+
+
+def test_stray_nul_bytes_and_control_characters_are_removed_with_a_warning_naming_the_first_line():
+    data = "Café one\nLine two\n".encode("utf-8") + b"Li\x00ne \x1b[1mthree\x07\nLine four\x00\x00\n"
+    source = decode(data, Path("story.txt"))
+    assert source.lines == ["Café one", "Line two", "Line [1mthree", "Line four"]
+    assert source.warnings == ["story.txt:3: control characters (such as NUL bytes) removed"]
+
+
+def test_a_file_of_mostly_nul_bytes_is_binary():
+    with pytest.raises(PackagerError, match="binary file"):
+        decode(b"Chapter 1\n\nSome text.\n" + b"\x00" * 4096, Path("story.txt"))
+
+
+def test_a_file_of_only_control_characters_is_empty_or_binary():
+    with pytest.raises(PackagerError):
+        decode(b"\x01\x02\x03\n\x04\x05\n", Path("story.txt"))
 
 
 # --- paragraphs -----------------------------------------------------------------------------------
@@ -225,6 +258,20 @@ def test_hard_wrapped_lines_are_joined_into_paragraphs():
     units = build_units(lines)
     assert [(u.first, u.last) for u in units] == spans
     assert [u.text for u in units] == paragraphs
+
+
+def test_a_wrapped_run_of_100000_lines_without_a_blank_line_is_read_in_one_pass():
+    """Each line is looked at once, whatever the length of the run it stands in (an export that
+    drops blank lines gives a run as long as the book)."""
+    import time
+
+    words = "the sea light keeper walked cold morning she said nothing to the boat in harbour".split()
+    lines = [" ".join(words[(k + n) % len(words)] for n in range(11)) for k in range(100_000)]
+    lines[0] = "A/N: this opens the run and never ends a sentence"
+    start = time.perf_counter()
+    units = build_units(lines, wrapped=True)
+    assert time.perf_counter() - start < 10
+    assert [(u.first, u.last) for u in units] == [(1, 100_000)]
 
 
 def test_pride_and_prejudice_first_paragraph_is_one_unit_over_two_lines():

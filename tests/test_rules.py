@@ -186,3 +186,25 @@ def test_emphasis(text, spans):
                                   "1/2 cup", "* not closed"])
 def test_stray_marks_are_not_emphasis(text):
     assert parse_emphasis(text) == [Span(text)]
+
+
+@pytest.mark.parametrize("mark", ["*", "_", "/", "**", "__", "*_", "_*/"])
+def test_a_long_run_of_emphasis_marks_keeps_its_text_without_overflowing_the_stack(mark):
+    """Thousands of marks around a word nested emphasis once per pair of marks, until Python's stack
+    ran out (RecursionError, a crash on a line a downloader can write)."""
+    text = mark * 3000 + "x" + mark * 3000
+    spans = parse_emphasis(text)
+    assert "x" in "".join(span.text for span in spans)
+
+
+def test_emphasis_takes_linear_time_on_a_chapter_long_paragraph():
+    """A paragraph of 20,000 emphasised words took 145 s (each search scanned the rest of the
+    paragraph again), and 20,000 unclosed `**` 25 s; both are a single pass now."""
+    import time
+
+    start = time.perf_counter()
+    spans = parse_emphasis("*word* " * 20_000)
+    unclosed = parse_emphasis("**open " * 20_000 + "__also " * 20_000)
+    assert time.perf_counter() - start < 10
+    assert len([s for s in spans if s.italic]) == 20_000
+    assert unclosed == [Span("**open " * 20_000 + "__also " * 20_000)]

@@ -18,7 +18,7 @@ _ROMAN_SHAPE = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,
 
 # A number as a regular-expression fragment: digits, a Roman numeral, or words up to ninety-nine.
 WORD_NUMBER = r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|one|two|three|four|five|six|seven|eight|nine|ten|hundred)"
-NUMBER = rf"(?:\d{{1,4}}|[IVXLCDM]{{1,8}}|{WORD_NUMBER})"
+NUMBER = rf"(?:\d{{1,5}}|[IVXLCDM]{{1,8}}|{WORD_NUMBER})"
 
 
 def roman_to_int(text: str) -> int | None:

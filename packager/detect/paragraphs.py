@@ -113,19 +113,53 @@ def _opens_own_block(line: str) -> bool:
     return symbol_line(line) or bool(numbered_heading(text) or named_section(text) or explicit_marker(text))
 
 
+_NOTE_END = _SENTENCE_END + ("]", ")", "*")
+
+
+def _opens_a_note(line: str) -> bool:
+    from packager.detect.notes import explicit_marker
+
+    return bool(explicit_marker(line.strip()))
+
+
+def _note_has_ended(last_line: str) -> bool:
+    """The last line of a marked note (`A/N: …`) ends a sentence or closes its bracket: the next line
+    starts the story again, not the note's second sentence. Taken the other way, stripping the note
+    would take a line of the story with it; taken this way, at worst a note's last sentence is kept
+    as story."""
+    return last_line.rstrip().endswith(_NOTE_END)
+
+
+def _heading_has_ended(heading_line: str, line: str) -> bool:
+    """A heading line (`Chapter 1: Arrival`) in wrapped plain text: the next line is story, unless the
+    heading is bare (`CHAPTER I.`) and the line reads as its title. Joined to the heading, a line of
+    story would turn it into a paragraph, and the chapter into the text of the one before."""
+    from packager.detect.headings import looks_like_title_line, named_section, numbered_heading
+
+    heading = numbered_heading(heading_line.strip()) or named_section(heading_line.strip())
+    return heading is not None and (heading.title is not None or not looks_like_title_line(line))
+
+
 def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[list[int]]:
     """Join a run of wrapped lines, but start a new unit at lines that open their own block: Markdown
     headings, quotes and breaks, and (in plain text) short centred or indented heading-like lines that
-    stand alone at the start of the run."""
+    stand alone at the start of the run, the line after a marked note that has ended, and the line
+    after a heading that is not its title. One look at each line: a run can be a whole chapter."""
     chunks: list[list[int]] = []
+    in_note = False  # the current unit opened with a note marker (plain text only)
     for index in group:
         line = lines[index]
-        starts_block = bool(chunks) and (markdown and bool(_MD_BLOCK_START.match(line))
-                                         or _is_by_after_short_line(lines[chunks[-1][-1]], line)
-                                         or (not markdown and _opens_own_block(line)))
-        previous_is_heading = bool(chunks) and markdown and lines[chunks[-1][-1]].lstrip().startswith("#")
-        if not chunks or starts_block or previous_is_heading:
+        previous = lines[chunks[-1][-1]] if chunks else ""
+        starts_block = not chunks or (markdown and bool(_MD_BLOCK_START.match(line))
+                                      or _is_by_after_short_line(previous, line)
+                                      or not markdown and (_opens_own_block(line)
+                                                           or in_note and _note_has_ended(previous)
+                                                           or len(chunks[-1]) == 1
+                                                           and _heading_has_ended(previous, line))
+                                      or markdown and previous.lstrip().startswith("#"))
+        if starts_block:
             chunks.append([index])
+            in_note = not markdown and _opens_a_note(line)
         else:
             chunks[-1].append(index)
     return chunks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ METADATA_KEYS = {
 }
 OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence", "recto_openings", "pdf_variant"}
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
+
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def is_language_code(value: str) -> bool:
+    """A BCP 47 language tag as books use them: `en`, `fr`, `pt-BR`, `zh-Hant`."""
+    return bool(_LANGUAGE_TAG.match(value))
 
 
 @dataclass
@@ -39,19 +48,24 @@ def load_sidecar(path: Path | None) -> Sidecar:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise PackagerError(f"invalid TOML: {message}", path,
                             int(line_match.group(1)) if line_match else None) from None
+    except RecursionError:
+        raise PackagerError("invalid TOML: nested too deeply", path) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PackagerError(f"cannot read sidecar: {error}", path) from None
     sidecar = Sidecar(path)
     for key, value in data.items():
         if key in METADATA_KEYS:
             sidecar.metadata[key] = value
-        elif key == "detect" and isinstance(value, dict):
+        elif key == "detect":
+            if not isinstance(value, dict):
+                raise PackagerError("'detect' must be a table ([detect])", path)
             for detect_key, detect_value in value.items():
                 if detect_key in DETECT_KEYS:
                     sidecar.detect[detect_key] = detect_value
                 else:
                     sidecar.warnings.append(f"{path}: unknown key 'detect.{detect_key}' ignored")
         elif key in OPTION_KEYS:
+            _check_option_type(key, value, path)
             sidecar.options[key] = path.parent / value if _is_relative_file(key, value) else value
         else:
             sidecar.warnings.append(f"{path}: unknown key '{key}' ignored")
@@ -76,14 +90,32 @@ def check_metadata_types(meta: dict[str, Any], path: Path) -> None:
                 meta[key] = [value]
             elif not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 raise PackagerError(f"'{key}' must be a string or a list of strings", path)
-    if "series_index" in meta and not isinstance(meta["series_index"], (int, float)):
-        raise PackagerError("'series_index' must be a number", path)
+    index = meta.get("series_index")
+    if "series_index" in meta and not (isinstance(index, (int, float)) and not isinstance(index, bool)
+                                       and math.isfinite(index) and index >= 0):
+        raise PackagerError("'series_index' must be a number (0 or more)", path)
     for key in ("title", "language", "description", "series", "publisher", "source", "rights",
                 "identifier"):
         if key in meta and not isinstance(meta[key], str):
             raise PackagerError(f"'{key}' must be a string", path)
     if "date" in meta:
         meta["date"] = str(meta["date"])
+
+
+def _check_option_type(key: str, value: Any, path: Path) -> None:
+    expected = bool if key in ("keep_licence", "recto_openings") else str
+    if not isinstance(value, expected):
+        raise PackagerError(f"'{key}' must be {'true or false' if expected is bool else 'a string'}", path)
+
+
+def _string_list(table: dict[str, Any], key: str, path: Path | None) -> list[str]:
+    """A `[detect]` value that is one string or a list of strings."""
+    value = table.get(key, [])
+    if isinstance(value, str):
+        return [value]
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise PackagerError(f"detect.{key} must be a string or a list of strings", path)
+    return value
 
 
 def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
@@ -93,25 +125,24 @@ def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
     path = sidecar.path
 
     def patterns(key: str) -> tuple[re.Pattern[str], ...]:
-        values = table.get(key, [])
-        if isinstance(values, str):
-            values = [values]
         compiled = []
-        for value in values:
+        for value in _string_list(table, key, path):
             try:
-                compiled.append(re.compile(str(value)))
-            except re.error as error:
+                compiled.append(re.compile(value))
+            except (re.error, OverflowError, RecursionError) as error:
                 raise PackagerError(f"detect.{key}: bad pattern {value!r}: {error}", path) from None
         return tuple(compiled)
 
-    disabled = table.get("disable", [])
-    disabled = [disabled] if isinstance(disabled, str) else list(disabled)
+    disabled = _string_list(table, "disable", path)
     for name in disabled:
         if name not in known_rules:
             sidecar.warnings.append(f"{path}: detect.disable names no rule '{name}' "
                                     f"(rules: {', '.join(sorted(known_rules))})")
     titles = []
-    for position, title in (table.get("chapter_titles") or {}).items():
+    chapter_titles = table.get("chapter_titles") or {}
+    if not isinstance(chapter_titles, dict):
+        raise PackagerError("detect.chapter_titles must be a table of chapter numbers and titles", path)
+    for position, title in chapter_titles.items():
         if not str(position).isdigit():
             raise PackagerError(f"detect.chapter_titles: '{position}' is not a chapter number", path)
         titles.append((int(position), str(title)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packager.errors import PackagerError
@@ -22,12 +22,14 @@ def natural_key(path: Path) -> list:
 
 @dataclass(frozen=True)
 class StorySource:
-    """Where one story lives: its chapter files in reading order, its sidecar and cover if any."""
+    """Where one story lives: its chapter files in reading order, its sidecar and cover if any, and
+    warnings about what was passed over while finding them (links leading out of the folder)."""
 
     path: Path
     files: tuple[Path, ...]
     sidecar: Path | None = None
     cover: Path | None = None
+    skipped: tuple[str, ...] = ()
 
     @property
     def is_folder(self) -> bool:
@@ -39,13 +41,39 @@ class StorySource:
         return self.path.name if self.is_folder else self.path.stem
 
 
+def leads_outside(path: Path, folder: Path) -> bool:
+    """A symbolic link whose target is not inside `folder` (or that leads nowhere). A build reads only
+    the files it was given and the folders they are in, so such a link is skipped, never followed."""
+    if not path.is_symlink():
+        return False
+    try:
+        return not path.resolve(strict=True).is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a dangling link or a loop
+        return True
+
+
+def skipped_link(path: Path) -> str:
+    return f"{path}: skipped: a symbolic link leading outside its folder"
+
+
 def _story_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
-                   and not p.name.startswith(".")), key=natural_key)
+                   and not p.name.startswith(".") and not leads_outside(p, folder)), key=natural_key)
+
+
+def _outside_links(folder: Path) -> tuple[str, ...]:
+    """Warnings for the story files, sidecars and covers in `folder` that link outside it."""
+    def read_by_a_build(path: Path) -> bool:
+        name = path.name.lower()
+        return path.suffix.lower() in STORY_SUFFIXES + (".toml",) or (
+            name.endswith(COVER_SUFFIXES) and (name.startswith("cover.") or "-cover." in name))
+
+    return tuple(skipped_link(p) for p in sorted(folder.iterdir(), key=natural_key)
+                 if read_by_a_build(p) and not p.name.startswith(".") and leads_outside(p, folder))
 
 
 def _first_existing(candidates: list[Path]) -> Path | None:
-    return next((p for p in candidates if p.is_file()), None)
+    return next((p for p in candidates if p.is_file() and not leads_outside(p, p.parent)), None)
 
 
 def is_story_folder(folder: Path) -> bool:
@@ -80,7 +108,11 @@ def story_from_file(path: Path) -> StorySource:
         raise PackagerError("not a story file: expected .txt or .md", path, usage=True)
     sidecar = path.with_suffix(".toml")
     cover = _first_existing([path.with_name(f"{path.stem}-cover{s}") for s in COVER_SUFFIXES])
-    return StorySource(path, (path,), sidecar if sidecar.is_file() else None, cover)
+    sidecar_found = _first_existing([sidecar])
+    skipped = tuple(skipped_link(p) for p in [sidecar, *(path.with_name(f"{path.stem}-cover{s}")
+                                                         for s in COVER_SUFFIXES)]
+                    if leads_outside(p, p.parent))
+    return StorySource(path, (path,), sidecar_found, cover, skipped)
 
 
 def story_from_folder(folder: Path) -> StorySource:
@@ -90,7 +122,8 @@ def story_from_folder(folder: Path) -> StorySource:
     if len(files) == 1:  # a folder holding one story file: that file's own sidecar and cover count too
         sidecars.append(files[0].with_suffix(".toml"))
         covers += [folder / f"{files[0].stem}-cover{s}" for s in COVER_SUFFIXES]
-    return StorySource(folder, tuple(files), _first_existing(sidecars), _first_existing(covers))
+    return StorySource(folder, tuple(files), _first_existing(sidecars), _first_existing(covers),
+                       _outside_links(folder))
 
 
 def find_stories(path: Path) -> list[StorySource]:
@@ -99,21 +132,35 @@ def find_stories(path: Path) -> list[StorySource]:
         raise PackagerError("no such file or folder", path)
     if path.is_file():
         return [story_from_file(path)]
-    stories = _find_in_folder(path)
+    if not path.is_dir():  # a FIFO or a device would block the build or never end
+        raise PackagerError("not a regular file or folder", path)
+    skipped: list[str] = []
+    try:
+        stories = _find_in_folder(path, skipped)
+    except OSError as error:
+        raise PackagerError(f"cannot read folder: {error.strerror or error}", error.filename or path) from None
     if not stories:
-        raise PackagerError("no stories in this folder (looked for .txt and .md files)", path)
+        passed_over = f"; {len(skipped)} symbolic link(s) leading outside were skipped" if skipped else ""
+        raise PackagerError(f"no stories in this folder (looked for .txt and .md files{passed_over})", path)
+    if skipped:  # told with the first story, so that every build shows it
+        stories[0] = replace(stories[0], skipped=stories[0].skipped + tuple(skipped))
     return stories
 
 
-def _find_in_folder(folder: Path) -> list[StorySource]:
+def _find_in_folder(folder: Path, skipped: list[str]) -> list[StorySource]:
     if is_story_folder(folder):
         return [story_from_folder(folder)]
     stories: list[StorySource] = []
     for child in sorted(folder.iterdir(), key=natural_key):
         if child.name.startswith("."):
             continue
-        if child.is_dir():
-            stories.extend(_find_in_folder(child))
+        if child.is_dir() and child.is_symlink():
+            # followed, a link to a folder could lead anywhere, or back up into a loop
+            skipped.append(f"{child}: skipped: a symbolic link to a folder")
+        elif child.is_dir():
+            stories.extend(_find_in_folder(child, skipped))
+        elif child.suffix.lower() in STORY_SUFFIXES and leads_outside(child, folder):
+            skipped.append(skipped_link(child))
         elif child.is_file() and child.suffix.lower() in STORY_SUFFIXES:
             stories.append(story_from_file(child))
     return stories
@@ -152,11 +199,16 @@ def find_books(path: Path) -> Discovery:
         raise PackagerError("no such file or folder", path)
     if path.is_file():
         return Discovery([BookSource((story_from_file(path),))], [], [])
-    if is_story_folder(path):
-        return Discovery([BookSource((story_from_folder(path),))], [], [])
-    root = read_collection(path)
-    found = Discovery([], [], [])
-    _walk(path, root, found)
+    if not path.is_dir():  # a FIFO or a device would block the build or never end
+        raise PackagerError("not a regular file or folder", path)
+    try:
+        if is_story_folder(path):
+            return Discovery([BookSource((story_from_folder(path),))], [], [])
+        root = read_collection(path)
+        found = Discovery([], [], [])
+        _walk(path, root, found)
+    except OSError as error:
+        raise PackagerError(f"cannot read folder: {error.strerror or error}", error.filename or path) from None
     if not found.books:
         raise PackagerError("no stories in this folder (looked for .txt and .md files)", path)
     found.books = _number_series(found.books)
@@ -170,7 +222,7 @@ def _walk(folder: Path, collection: Collection, found: Discovery) -> None:
         stories: list[StorySource] = []
         for child in _ordered_children(folder, collection, found.warnings):
             if child.is_dir():
-                stories.extend(_find_in_folder(child))
+                stories.extend(_find_in_folder(child, found.warnings))
             else:
                 stories.append(story_from_file(child))
         if not stories:
@@ -188,9 +240,18 @@ def _walk(folder: Path, collection: Collection, found: Discovery) -> None:
 
 
 def _ordered_children(folder: Path, collection: Collection, warnings: list[str]) -> list[Path]:
-    """Story files and sub-folders: those named in `order` first, in its order, then the rest by name."""
-    children = [c for c in sorted(folder.iterdir(), key=natural_key) if not c.name.startswith(".")
-                and (c.is_dir() or (c.is_file() and c.suffix.lower() in STORY_SUFFIXES))]
+    """Story files and sub-folders: those named in `order` first, in its order, then the rest by name.
+    Links to folders, and story files linking outside the folder, are skipped with a warning."""
+    children = []
+    for c in sorted(folder.iterdir(), key=natural_key):
+        if c.name.startswith("."):
+            continue
+        if c.is_dir() and c.is_symlink():
+            warnings.append(f"{c}: skipped: a symbolic link to a folder")
+        elif c.is_file() and c.suffix.lower() in STORY_SUFFIXES and leads_outside(c, folder):
+            warnings.append(skipped_link(c))
+        elif c.is_dir() or (c.is_file() and c.suffix.lower() in STORY_SUFFIXES):
+            children.append(c)
     if not collection.order:
         return children
     named = {c.name: c for c in children} | {c.stem: c for c in children if c.is_file()}

@@ -111,6 +111,8 @@ class Theme:
     user_css_path: Path | None = None  # its relative url()s resolve beside it
     recto: bool = False  # chapters open on right-hand pages
     fonts: list[FontFile] = field(default_factory=list)  # font files the EPUB embeds
+    user_css_epub: str = ""  # the same without @import and url(): an EPUB holds only the book's files
+    user_css_references: int = 0  # how many @imports and url()s that left out
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,67 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
             theme.warnings.append(f"{user_css_path}: refers to a remote address; nothing is fetched")
         theme.user_css = user_css
         theme.user_css_path = user_css_path.resolve()
+        theme.user_css_epub, theme.user_css_references = css_for_epub(user_css)
         theme.roots.append(user_css_path.resolve().parent)
     return theme
 
 
+_URL_FUNCTIONS = {"url", "src", "image-set", "-webkit-image-set", "image"}
+
+
+def css_for_epub(css: str) -> tuple[str, int]:
+    """A user's stylesheet as an EPUB can carry it: the EPUB holds only the book's own files, so
+    `@import` rules are left out and every `url()` but a `data:` URI becomes `none` (a reader would
+    otherwise fetch it from the network or find nothing). Returns the stylesheet and how many
+    references it lost."""
+    import tinycss2  # WeasyPrint's own CSS parser
+
+    kept = []
+    removed = 0
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True):
+        if rule.type == "error":  # a rule the parser could not read: no reader could either
+            continue
+        if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+            removed += 1
+            continue
+        if rule.type == "qualified-rule" or (rule.type == "at-rule" and rule.lower_at_keyword != "namespace"):
+            removed += _without_urls(rule.prelude) + _without_urls(rule.content or [])  # a namespace is a name
+        kept.append(rule)
+    return tinycss2.serialize(kept), removed
+
+
+def _without_urls(nodes: list) -> int:
+    """Replace, in place, each url() of a component-value list (at any depth) that is not a data: URI."""
+    from tinycss2.ast import IdentToken
+
+    removed = 0
+    for index, node in enumerate(nodes):
+        if _is_reference(node):
+            nodes[index] = IdentToken(node.source_line, node.source_column, "none")
+            removed += 1
+        else:
+            for children in (getattr(node, "arguments", None), getattr(node, "content", None)):
+                if isinstance(children, list):
+                    removed += _without_urls(children)
+    return removed
+
+
+def _is_reference(node) -> bool:
+    if node.type == "url":
+        return not node.value.strip().lower().startswith("data:")
+    if node.type == "error":
+        return node.kind == "bad-url"
+    if node.type == "function" and node.lower_name in _URL_FUNCTIONS:
+        strings = [a for a in node.arguments if a.type == "string"]
+        return not (node.lower_name in ("url", "src") and len(strings) == 1
+                    and strings[0].value.strip().lower().startswith("data:"))
+    return False
+
+
 def _css_string(text: str) -> str:
-    """Text safe inside a CSS string: quotes, backslashes and line ends escaped."""
-    return "".join(f"\\{ord(c):x} " if c in '"\\\n\r<>' else c for c in text)
+    """Text safe inside a CSS string: quotes, backslashes, line ends and other control characters
+    escaped."""
+    return "".join(f"\\{ord(c):x} " if c in '"\\<>' or ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
 def _series_number(value: float | None) -> str:

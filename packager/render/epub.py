@@ -95,7 +95,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
                                   media_type=font.media_type, content=font.path.read_bytes()))
     font_faces = env.get_template("font-face.css.j2").render(fonts=theme.fonts) if theme.fonts else ""
     css_text = font_faces + theme.epub_css + \
-        ("\n/* the user's stylesheet */\n" + theme.user_css if theme.user_css else "")
+        ("\n/* the user's stylesheet */\n" + theme.user_css_epub if theme.user_css else "")
     css = epub.EpubItem(uid="style", file_name="styles/book.css", media_type="text/css",
                         content=css_text.encode("utf-8"))
     eb.add_item(css)

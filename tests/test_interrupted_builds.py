@@ -1,0 +1,186 @@
+"""Interrupted and concurrent builds, as a specification: Ctrl-C during a long PDF render stops the
+build with one line and status 130, leaving no partial book, no temporary file in the output folder
+or the chunk cache, and no worker process; an interrupt while the files are written leaves nothing
+either; two builds writing into the same folder at once both end with complete, valid books."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from conftest import shared
+from test_bad_input import GOOD_STORY, output_files
+
+
+def war_and_peace_book_one(folder: Path) -> Path:
+    """Book One of War and Peace (28 chapters, about 150 A5 pages): long enough to interrupt."""
+    lines = shared("corpus", "gutenberg", "war-and-peace.txt").read_text(encoding="utf-8-sig").splitlines()
+    start, stop = lines.index("BOOK ONE: 1805"), lines.index("BOOK TWO: 1805")
+    path = folder / "war-and-peace-book-one.txt"
+    path.write_text("War and Peace, Book One\nby Leo Tolstoy\n\n" + "\n".join(lines[start:stop]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def environment(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    return env | {"NO_COLOR": "1", "PACKAGER_CACHE_DIR": str(cache), "SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":  # a zombie has ended; only its parent's wait is missing
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_during_a_pdf_render_leaves_nothing_behind(tmp_path, jobs):
+    story = war_and_peace_book_one(tmp_path)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    process = subprocess.Popen([sys.executable, "-m", "packager", "build", str(story), "--to", "epub,pdf",
+                                "--jobs", str(jobs), "--out-dir", str(out)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment(cache))
+    seen: set[int] = set()
+    try:
+        # the PDF is under way once WeasyPrint (and so Pango) is loaded: in the build itself with
+        # --jobs 1, in the fork server and its workers with --jobs 2
+        def rendering() -> bool:
+            seen.update(descendants(process.pid))
+            return any(loaded(pid, "libpango") for pid in {process.pid} | seen)
+        assert wait_until(rendering, 120), "the PDF render never started"
+        time.sleep(2.0)
+        assert process.poll() is None, "the build ended before it could be interrupted"
+        seen.update(descendants(process.pid))
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == ["error: interrupted"]
+    assert output_files(out) == []
+    cached = sorted(p.name for p in cache.rglob("*")) if cache.exists() else []
+    assert not [name for name in cached if name.startswith(".")], f"temporary files left in the cache: {cached}"
+    assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
+        f"processes left running: {[pid for pid in seen if alive(pid)]}"
+
+
+def loaded(pid: int, library: str) -> bool:
+    try:
+        return library in (Path("/proc") / str(pid) / "maps").read_text()
+    except OSError:
+        return False
+
+
+def test_an_interrupt_while_the_books_are_written_removes_what_was_begun(tmp_path, monkeypatch):
+    from packager.build import write_outputs
+
+    calls = []
+
+    def interrupted_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:  # the first file is written whole, the second half-way
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(tmp_path / "out", "book", {"epub": b"E" * 100_000, "pdf": b"P" * 100_000})
+    assert len(calls) == 2
+    assert output_files(tmp_path / "out") == []
+
+
+def run_at_once(commands: list[list[str]], cwd: Path, cache: Path) -> list[subprocess.CompletedProcess]:
+    processes = [subprocess.Popen([sys.executable, "-m", "packager", *command], cwd=cwd, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=environment(cache)) for command in commands]
+    results = []
+    for process, command in zip(processes, commands):
+        stdout, stderr = process.communicate(timeout=600)
+        results.append(subprocess.CompletedProcess(command, process.returncode, stdout, stderr))
+    return results
+
+
+def assert_complete_books(out: Path, slugs: list[str]) -> None:
+    """Exactly these books and nothing else; every EPUB entry whole and every XHTML file well-formed;
+    every PDF ending in its trailer with all its pages readable."""
+    assert output_files(out) == sorted(f"{slug}.{kind}" for slug in slugs for kind in ("epub", "pdf"))
+    for slug in slugs:
+        with zipfile.ZipFile(out / f"{slug}.epub") as archive:
+            assert archive.testzip() is None
+            assert archive.namelist()[0] == "mimetype"
+            for name in archive.namelist():
+                if name.endswith(".xhtml"):
+                    etree.fromstring(archive.read(name))
+        pdf = (out / f"{slug}.pdf").read_bytes()
+        assert pdf.rstrip().endswith(b"%%EOF")
+        reader = PdfReader(out / f"{slug}.pdf")
+        assert len(reader.pages) > 1 and all(page.extract_text() is not None for page in reader.pages)
+
+
+def test_two_builds_into_the_same_folder_at_once_both_finish_whole(tmp_path):
+    """Two different stories built at the same moment into one output folder: both books complete and
+    valid, nothing else left there. (The batch manifest of issue 5 is checked here once it lands.)"""
+    (tmp_path / "harbour.txt").write_text(GOOD_STORY, encoding="utf-8")
+    other = shared("seeds", "003_c873871c6bd971e6.txt")
+    results = run_at_once([["build", "harbour.txt", "--out-dir", "out", "--jobs", "1"],
+                           ["build", str(other), "--out-dir", "out", "--jobs", "1"]],
+                          tmp_path, tmp_path / "cache")
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert_complete_books(tmp_path / "out", ["naruto-the-return-of-darkness", "the-quiet-harbour"])
+
+
+def test_the_same_story_built_twice_at_once_gives_one_whole_book_of_each_kind(tmp_path):
+    (tmp_path / "harbour.txt").write_text(GOOD_STORY, encoding="utf-8")
+    command = ["build", "harbour.txt", "--out-dir", "out", "--jobs", "1"]
+    results = run_at_once([command, command], tmp_path, tmp_path / "cache")
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert_complete_books(tmp_path / "out", ["the-quiet-harbour"])
+    # and each is the very book a build alone makes
+    alone = run_at_once([["build", "harbour.txt", "--out-dir", "alone", "--jobs", "1"]], tmp_path, tmp_path / "cache")
+    assert alone[0].returncode == 0, alone[0].stderr
+    for kind in ("epub", "pdf"):
+        assert (tmp_path / "out" / f"the-quiet-harbour.{kind}").read_bytes() == \
+            (tmp_path / "alone" / f"the-quiet-harbour.{kind}").read_bytes()
+    assert not [p for p in (tmp_path / "cache").rglob(".*")], "temporary files left in the chunk cache"
