@@ -346,13 +346,14 @@ def _overlay_pages(parts: list[_Rendered], chunks: list[list[Entry]],
     return pages
 
 
-def _add_overlay(page, overlay) -> None:
-    """pikepdf's Page.add_overlay, but naming the overlay's XObject by a fixed name where pikepdf picks a
-    random one, so that the same book gives the same bytes (and --jobs 1 the same as --jobs 2)."""
+def _add_overlay(page, overlay, number: int) -> None:
+    """pikepdf's Page.add_overlay, but naming the overlay's XObject after the page where pikepdf picks a
+    random name, so that the same book gives the same bytes (and --jobs 1 the same as --jobs 2). The
+    name is the page's own: pages of a chunk can share one resource dictionary."""
     import pikepdf
 
     form = overlay.as_form_xobject()
-    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name("/PackagerOverlay"))
+    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/PackagerOverlay{number}"))
     placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n", prepend=False)
@@ -380,7 +381,7 @@ def _merge(parts: list[_Rendered], overlay: _Rendered, position: dict[str, tuple
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        _add_overlay(page, overlay_pdf.pages[number])
+        _add_overlay(page, overlay_pdf.pages[number], number)
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
