@@ -527,6 +527,15 @@ def test_title_and_by_line_give_the_metadata(story):
             f"{by[0][1].text!r} read as authors {book.metadata.authors}"
 
 
+def _title_line_before_heading(story: GeneratedStory) -> bool:
+    ordered = [line for _, line in sorted(story.numbers.items())]
+    for before, line in zip(ordered, ordered[1:]):
+        title = line.text.split(":", 1)[1].strip() if line.role == "heading" and ":" in line.text else None
+        if title and before.text.strip().lower() == title.lower():
+            return True
+    return False
+
+
 @settings(max_examples=100, **FAST)
 @given(stories())
 @example(make_story(("Chapter 1", "heading", 0, 1), ("The sea was cold.", "story", 1),
@@ -537,6 +546,9 @@ def test_every_generated_heading_opens_one_chapter(story):
     """Blank-line separated text: one chapter per generated heading, in order, with the number the
     heading prints."""
     assume(story.separator > 0)  # one paragraph per line with no blank lines may read as hard-wrapped
+    # A line that is exactly the next heading's title ("Salt" before "Chapter 2: Salt") is read as
+    # the index line the duplicate_heading rule joins to it; that reading is by design, not a miss.
+    assume(not _title_line_before_heading(story))
     lines, book = detect(story)
     generated = story.lines_with("heading")
     assert [c.lines[0] for c in book.chapters] == [n for n, _ in generated], \
