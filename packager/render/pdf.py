@@ -40,6 +40,7 @@ from packager.model import Book
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
+from packager.render.stack import with_room
 
 LINK_PREFIX = "packager-anchor:"  # a cross-chunk link, resolved to its page when the chunks are merged
 CHUNK_CHARACTERS = 120_000  # about 60 A5 pages: big enough to amortise start-up, small enough to spread
@@ -90,6 +91,10 @@ def _ready() -> None:
 
 def _render(job: _Job) -> _Rendered:
     """Lay out and write one chunk (in a worker process when rendering in parallel)."""
+    return with_room(_lay_out, job)
+
+
+def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
     from packager.render.fetcher import LocalOnlyFetcher
