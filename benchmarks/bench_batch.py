@@ -7,11 +7,11 @@ the rerun under 2% of the full build's time).
 The stories are copies of the seeds and the CC0 stories from ../shared, made in a temporary folder,
 each with its own title (a sidecar) and a closing line of its own, so no two copies share a cached PDF
 chunk or an output name. Each full build starts from an empty output folder and an empty chunk cache
-(PACKAGER_CACHE_DIR). With --repeat N the --jobs 1 and --jobs 2 builds alternate N times and the
-fastest of each counts (the machine is shared: the best run is the one least disturbed). Beside the
-wall time, the CPU time of the whole process tree (workers included, sampled from /proc) shows how
-much work each run did, so a slow run on a busy machine can be told from a slow program. Prints a
-table and one JSON line.
+(PACKAGER_CACHE_DIR). With --repeat N the --jobs 1 and --jobs 2 builds alternate N times, the
+unchanged rerun follows N times, and the fastest of each counts (the machine is shared: the best run
+is the one least disturbed). Beside the wall time, the CPU time of the whole process tree (workers
+included, sampled from /proc) shows how much work each run did, so a slow run on a busy machine can
+be told from a slow program. Prints a table and one JSON line.
 """
 
 from __future__ import annotations
@@ -124,11 +124,14 @@ def main() -> None:
                 print(f"--jobs {jobs}: {runs[f'jobs {jobs}'][-1][0]:.1f} s", file=sys.stderr, flush=True)
         best = {name: min(times) for name, times in runs.items()}
         last = f"{args.repeat - 1}-2"
-        best["rerun"] = build(stories, work / f"out-{last}", 2, args.to, work / f"cache-{last}",
-                              work / "report-rerun.json")
-        rerun = json.loads((work / "report-rerun.json").read_text())
-        if rerun["skipped"] != args.stories:
-            sys.exit(f"the rerun rebuilt {args.stories - rerun['skipped']} books")
+        runs["rerun"] = []
+        for _ in range(args.repeat):  # as many times as the full builds, the fastest counting too
+            runs["rerun"].append(build(stories, work / f"out-{last}", 2, args.to, work / f"cache-{last}",
+                                       work / "report-rerun.json"))
+            rerun = json.loads((work / "report-rerun.json").read_text())
+            if rerun["skipped"] != args.stories:
+                sys.exit(f"the rerun rebuilt {args.stories - rerun['skipped']} books")
+        best["rerun"] = min(runs["rerun"])
 
         speedup = best["jobs 1"][0] / best["jobs 2"][0]
         rerun_share = best["rerun"][0] / best["jobs 2"][0]
