@@ -27,7 +27,7 @@ from typing import Any, Callable, Protocol
 from packager import __version__
 from packager.build import BuildOptions, RenderedBook, render_book, source_date_epoch, write_outputs
 from packager.errors import PackagerError
-from packager.manifest import Entry, read_manifest, update_manifest
+from packager.manifest import BookFacts, Entry, read_manifest, update_manifest
 from packager.read.sidecar import load_sidecar
 from packager.read.sources import BookSource, StorySource
 from packager.render.assets import styles_dir, templates_dir
@@ -66,18 +66,7 @@ class BookOutcome:
     slug: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
     cover: CoverImage | None = None  # a thumbnail, for the library page
-    title: str = ""
-    authors: list[str] = field(default_factory=list)
-    language: str = "en"
-    identifier: str = ""
-    description: str | None = None
-    series: str | None = None
-    series_index: float | None = None
-    chapters: int = 0
-    words: int = 0
-    notes_found: int = 0
-    notes_removed: int = 0
-    stories: int = 0
+    facts: BookFacts = field(default_factory=BookFacts)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
@@ -127,11 +116,11 @@ def build_task(task: BookTask) -> BookOutcome:
 def _outcome(task: BookTask, rendered: RenderedBook, started: float, restore: Callable[[str], str]) -> BookOutcome:
     meta = rendered.book.metadata
     cover = thumbnail(rendered.cover) if task.thumbnail and rendered.cover is not None else None
-    return BookOutcome(
-        task.source_id, rendered.slug, rendered.files, cover, meta.title or "", list(meta.authors), meta.language,
-        meta.identifier or "", meta.description, meta.series, meta.series_index, rendered.chapters,
-        rendered.words, rendered.notes_found, rendered.notes_removed, len(rendered.book.stories),
-        [restore(w) for w in rendered.warnings], time.perf_counter() - started)
+    facts = BookFacts(meta.title or "", list(meta.authors), meta.language, meta.identifier or "", meta.description,
+                      meta.series, meta.series_index, rendered.chapters, rendered.words, rendered.notes_found,
+                      rendered.notes_removed, len(rendered.book.stories))
+    return BookOutcome(task.source_id, rendered.slug, rendered.files, cover, facts,
+                       [restore(w) for w in rendered.warnings], time.perf_counter() - started)
 
 
 def _shown(base: Path) -> str:
@@ -593,7 +582,8 @@ class _Writer:
         self.flushed = time.monotonic()
 
     def write(self, plan: _Planned, outcome: BookOutcome) -> BookRow:
-        row = BookRow(plan.label, "failed", outcome.title, seconds=outcome.seconds, warnings=outcome.warnings)
+        facts = outcome.facts
+        row = BookRow(plan.label, "failed", facts.title, seconds=outcome.seconds, warnings=outcome.warnings)
         if outcome.error is not None:
             row.error, row.exit_code = outcome.error, outcome.exit_code or 1
             return row
@@ -613,14 +603,13 @@ class _Writer:
             return row
         names = [p.name for p in outputs]
         self._remove_stale(plan.source_id, slug)
-        row = BookRow(plan.label, "built", outcome.title, slug, outcome.chapters, outcome.words, outcome.notes_found,
-                      outcome.notes_removed, row.warnings, outcome.seconds, names)
+        row = BookRow(plan.label, "built", facts.title, slug, facts.chapters, facts.words, facts.notes_found,
+                      facts.notes_removed, row.warnings, outcome.seconds, names)
         if self.incremental:
             self.changes[plan.source_id] = Entry(
-                plan.key, slug, names, outcome.title, outcome.authors, outcome.language, outcome.identifier,
-                outcome.description, outcome.series, outcome.series_index, outcome.chapters, outcome.words,
-                outcome.notes_found, outcome.notes_removed, outcome.warnings, round(outcome.seconds, 3), cover,
-                datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), outcome.stories)
+                **dataclasses.asdict(facts), key=plan.key, slug=slug, outputs=names, warnings=outcome.warnings,
+                seconds=round(outcome.seconds, 3), cover=cover,
+                built=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             if time.monotonic() - self.flushed > MANIFEST_FLUSH_SECONDS:
                 self.flush()
         return row

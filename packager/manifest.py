@@ -23,12 +23,10 @@ FORMAT = 1
 
 
 @dataclass
-class Entry:
-    """One book in the output folder, as the library page and the next build need it."""
+class BookFacts:
+    """What a built book is: its metadata and what detection found in it. A worker sends these back
+    with the book's files; the manifest keeps them for the library page and the summary."""
 
-    key: str
-    slug: str
-    outputs: list[str]
     title: str = ""
     authors: list[str] = field(default_factory=list)
     language: str = "en"
@@ -40,11 +38,20 @@ class Entry:
     words: int = 0
     notes_found: int = 0
     notes_removed: int = 0
+    anthology: int = 0  # how many stories it binds, 0 for a single story
+
+
+@dataclass(kw_only=True)
+class Entry(BookFacts):
+    """One book in the output folder, as the library page and the next build need it."""
+
+    key: str
+    slug: str
+    outputs: list[str]
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cover: str | None = None  # the cover thumbnail's path inside the output folder
     built: str = ""  # when its files were written, ISO 8601 UTC
-    anthology: int = 0  # how many stories it binds, 0 for a single story
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Entry":

@@ -216,7 +216,7 @@ def test_manifest_updates_from_two_builds_at_once_keep_both(tmp_path):
     script = (
         "import sys\nfrom pathlib import Path\nfrom packager.manifest import Entry, update_manifest\n"
         "out, name = Path(sys.argv[1]), sys.argv[2]\n"
-        "for k in range(40):\n    update_manifest(out, {f'{name}-{k}': Entry('key', f'{name}-{k}', [])})\n")
+        "for k in range(40):\n    update_manifest(out, {f'{name}-{k}': Entry(key='key', slug=f'{name}-{k}', outputs=[])})\n")
     workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), name]) for name in ("a", "b")]
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
     books = json.loads((tmp_path / ".packager-manifest.json").read_text())["books"]

@@ -84,7 +84,7 @@ def test_a_task_carries_its_files_so_a_worker_needs_nothing_of_our_disk(tmp_path
     shutil.rmtree(folder)  # the worker must build from the bytes alone
     outcome = build_task(task)
     assert outcome.error is None, outcome.error
-    assert outcome.title == "Creative Freedom" and outcome.authors == ["Somebody"]
+    assert outcome.facts.title == "Creative Freedom" and outcome.facts.authors == ["Somebody"]
     assert outcome.files["epub"][:2] == b"PK" and outcome.cover is not None
 
 
