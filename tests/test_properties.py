@@ -542,6 +542,8 @@ def _title_line_before_heading(story: GeneratedStory) -> bool:
                       ("Chapter 2", "heading", 1, 2), ("Silence", "story", 1)))
 @example(make_story(("Chapter 1", "heading", 0, 1), ("The sea was cold.", "story", 1),
                       ("Chapter 2", "heading", 1, 2), ("The End", "story", 1)))
+@example(make_story(("1. Ørsted", "heading", 0, 1), ("Chapter 1: Ørsted", "heading_repeat", 1),
+                    ("* * *", "break", 2), ("The", "story", 2)))  # an index line whose title starts with Ø
 def test_every_generated_heading_opens_one_chapter(story):
     """Blank-line separated text: one chapter per generated heading, in order, with the number the
     heading prints."""

@@ -109,15 +109,15 @@ def markdown_heading(line: str) -> HeadingMatch | None:
     return HeadingMatch("chapter", None, None, _clean_title(text), "markdown_heading", family)
 
 
-_BARE_NUMERAL = re.compile(r"^(?P<num>\d{1,3}|[IVXLC]{1,7})(?:\.|\.?$)(?:\s+(?P<title>[A-Z\"'\u201c].*))?$")
+_BARE_NUMERAL = re.compile(r"^(?P<num>\d{1,3}|[IVXLC]{1,7})(?:\.|\.?$)(?:\s+(?P<title>\S.*))?$")
 
 
 def bare_numeral(line: str) -> HeadingMatch | None:
     """`1.`, `IV.`, `12`, `3. Title`: used only when a story has no worded headings, since books
     number their sub-sections the same way."""
     match = _BARE_NUMERAL.match(line)
-    if not match:
-        return None
+    if not match or (match["title"] and not (match["title"][0].isupper() or match["title"][0] in "\"'\u201c")):
+        return None  # a title starts with a capital in any script (`3. Ørsted`) or a quotation mark
     number = parse_number(match["num"])
     if number is None or number == 0:
         return None
