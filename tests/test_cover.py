@@ -191,6 +191,22 @@ def test_truncated_png_is_reported(tmp_path):
     assert str(path) in str(error.value)
 
 
+def test_truncated_png_is_reported_after_weasyprint_is_imported(tmp_path):
+    """WeasyPrint switches Pillow to loading truncated images when it is imported, as it is in every
+    batch worker; the cover check must not follow it, and must leave the switch as it found it."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    source = tmp_path / "full.png"
+    Image.frombytes("RGB", (400, 400), bytes(range(256)) * 1875).save(source)
+    path = tmp_path / "cut.png"
+    path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    with pytest.raises(PackagerError, match="not a readable JPEG or PNG image"):
+        load_cover(path)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+
+
 @pytest.mark.parametrize("side", [30000, 10000])  # past Pillow's hard limit; past our own limit
 def test_decompression_bomb_is_refused(tmp_path, side):
     path = tmp_path / "bomb.png"

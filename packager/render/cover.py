@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFile, ImageFont, ImageOps
 
 from packager.errors import PackagerError
 
@@ -270,7 +270,11 @@ def load_cover(path: Path) -> CoverImage:
     if other:
         raise PackagerError(f"cover image is {other}; use a JPEG or PNG image", path=path)
 
+    truncated_allowed = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
+        # WeasyPrint turns this Pillow-wide switch on when it is imported (as it is in every batch
+        # worker), which would let a cut-off cover through as grey pixels: a cover must be whole.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
@@ -295,6 +299,8 @@ def load_cover(path: Path) -> CoverImage:
         raise PackagerError("image too large", path=path) from None
     except Exception:  # Pillow reports damaged files with many exception types.
         raise PackagerError("not a readable JPEG or PNG image", path=path) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_allowed
 
     scale = min(COVER_SIZE[0] / image.width, COVER_SIZE[1] / image.height, 1.0)
     if scale < 1.0:
