@@ -68,7 +68,7 @@ class Chapter:
     @property
     def display_title(self) -> str:
         """What a table of contents shows: label and title, or whichever exists."""
-        if self.label and self.title:
+        if self.label and self.title and self.label != self.title:
             return f"{self.label}: {self.title}"
         if self.title:
             return self.title

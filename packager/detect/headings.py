@@ -43,7 +43,7 @@ def _clean_title(title: str | None) -> str | None:
 
 
 _CHAPTER_WORDS = r"chapter|chap\.?|ch\.?|stave|adventure|episode|section|story|letter|canto|act"
-_PART_WORDS = r"book|part|volume|vol\.?"
+_PART_WORDS = r"book|part|volume|vol\.?|season"
 _NUMBERED = re.compile(
     rf"^(?P<label>(?P<word>{_CHAPTER_WORDS}|{_PART_WORDS})\s+(?P<num>{NUMBER}))\b(?:{_SEPARATOR}(?P<title>.*))?$",
     re.IGNORECASE,
@@ -88,11 +88,16 @@ def named_section(line: str) -> HeadingMatch | None:
     label = line[: match.start("title")].strip(" :.-\u2013\u2014") if match["title"] else line.strip()
     label = _clean_title(label)
     number = ordinal_to_int(match["ordinal"]) if match["ordinal"] else None
+    if title is not None and re.fullmatch(r"[IVXLC]{1,6}|\d{1,3}", title):
+        label, title = f"{label} {title}", None  # `Interlude I`: an index of its own series, not a title
+    if title is None:
+        title = label  # `Prologue` is the section's name: its title as much as its label
     level: HeadingLevel = "front" if word in _FRONT_WORDS else "chapter"
     return HeadingMatch(level, label, number, title, "named_section", f"named:{word}")
 
 
-_MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+# Hashes with or without the space CommonMark asks for (`##Chapter 1` is common in pasted pages).
+_MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})\s*(?P<text>[^\s#].*?)\s*#*\s*$")
 
 
 def markdown_heading(line: str) -> HeadingMatch | None:
@@ -101,8 +106,11 @@ def markdown_heading(line: str) -> HeadingMatch | None:
     match = _MARKDOWN.match(line.strip())
     if not match:
         return None
-    text = match["text"]
-    inner = numbered_heading(text) or named_section(text)
+    text = unwrap(match["text"])
+    if not text or (not match.group(0)[len(match["hashes"]):][:1].isspace() and not (
+            text[0].isupper() or text[0].isdigit() or not text[0].isascii())):
+        return None  # `#hashtag` is a word, `#Reunion` a heading
+    inner = numbered_heading(text) or named_section(text) or bare_numeral(text)
     family = f"markdown:{len(match['hashes'])}"
     if inner:
         return HeadingMatch(inner.level, inner.label, inner.number, inner.title, "markdown_heading", family)
@@ -150,10 +158,27 @@ def sidecar_heading(text: str, pattern: re.Pattern[str]) -> HeadingMatch | None:
                         "sidecar")
 
 
+_CENTRED = re.compile(r"^-+>\s*|\s*(?:<-+|-+>)$")
+_WRAPPED = re.compile(r"^(?P<w>\*{1,3}|_{1,3})(?P<text>[^*_].*?)(?P=w)$")
+
+
+def unwrap(text: str) -> str:
+    """A heading as the page shows it: without rentry's centring arrows (`-> Title <-`), a whole-line
+    bold or italic wrapper (`**Chapter 1: Title**`), or Markdown escapes (`Ace\\'s`)."""
+    text = text.strip()
+    for _ in range(2):
+        text = _CENTRED.sub("", text).strip()
+        if (match := _WRAPPED.match(text)):
+            text = match["text"].strip()
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!'\"])", r"\1", text)
+
+
 def match_heading(line: str, options: DetectOptions = DetectOptions()) -> HeadingMatch | None:
     """The first rule that reads `line` as a heading: the sidecar's patterns, then the built-in rules
     not turned off. Long lines and sentences are never headings."""
     text = line.strip()
+    if not text.startswith("#"):
+        text = unwrap(text)
     if not text or len(text) > MAX_HEADING_LENGTH:
         return None
     for pattern in options.heading_patterns:
