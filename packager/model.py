@@ -44,6 +44,8 @@ class Block:
     note_kind: str | None = None
     quote: bool = False
     spans: list[Span] | None = None
+    # A note of several paragraphs is one block (one aside, one endnote): its paragraphs, in order.
+    parts: list[Block] | None = None
 
 
 @dataclass

@@ -99,7 +99,7 @@ _DATELINE = re.compile(
     rf"^(?:{_TIME})\s*(?:\.{{2,}}|\u2026)?(?:\s*[:,\-\u2013\u2014]\s*(?-i:{_PLACE}))?\s*(?:\.{{2,}}|\u2026|\.)?$",
     re.IGNORECASE,
 )
-_CLOSER = re.compile(r"^(?:the\s+end|to\s+be\s+continued|tbc|fin|finis|end\s+of\s+(?:chapter|part|book|story)"
+_CLOSER = re.compile(r"^(?:the\s+end|to\s+be\s+continued|tbc|fin|finis|end\s+of\s+(?:chapter|part|book|story|volume|season|arc)"
                      r"(?:\s+\w+)?|end)\s*[\s.!\u2026?]*$", re.IGNORECASE)
 
 
@@ -130,3 +130,23 @@ def title_line(text: str) -> bool:
     long_words = [w for w in words if len(w) > 3] or words
     capitalised = sum(1 for w in long_words if w[0].isupper())
     return capitalised / len(long_words) >= 0.6
+
+
+_AO3_SIGN = re.compile(r"^\s*Posted originally on the Archive of Our Own", re.IGNORECASE)
+_AO3_COUNT = re.compile(r"^\s*Chapters:\s*(?P<posted>\d+)\s*/\s*(?:\d+|\?)\s*$")
+AO3_SECTION_LABELS = {"summary", "notes", "chapter summary", "chapter notes", "chapter end notes", "end notes"}
+
+
+def ao3_export(lines: list[str]) -> bool:
+    """An AO3 download flattened to text (its HTML's text, as tools and archives save it): the preface
+    says `Posted originally on the Archive of Our Own`, or has AO3's `Preface` and `Stats:` labels."""
+    head = [line.strip() for line in lines[:80]]
+    return any(_AO3_SIGN.match(line) for line in head) or ("Preface" in head and "Stats:" in head)
+
+
+def ao3_stated_chapters(lines: list[str]) -> int | None:
+    """AO3's `Chapters: 10/10` (posted/planned): how many chapters the file holds."""
+    for line in lines[:80]:
+        if (match := _AO3_COUNT.match(line)):
+            return int(match["posted"])
+    return None

@@ -21,10 +21,10 @@ class NoteMatch:
     reason: str
 
 
-_WRAP = r"[\s\*_\[\(\{<~]*"
+_WRAP = r"[\s\*_\[\(\{<~>]*"
 _MARKER = re.compile(
     _WRAP + r"(?P<marker>A\s*/\s*N|A\.N\.|AN|Author['\u2019]?s['\u2019]?\s+Notes?|Authors?\s+Notes?|"
-    r"N/A|Notes?|Disclaimer|Translator['\u2019]?s['\u2019]?\s+Notes?|T/N|Beta['\u2019]?s['\u2019]?\s+Notes?|Warnings?)\s*[:\-\u2013\u2014.\]\)]",
+    r"N/A|Notes?|Disclaimer|Translator['\u2019]?s['\u2019]?\s+Notes?|T/N|Beta['\u2019]?s['\u2019]?\s+Notes?|Warnings?)\s*[:\uff1a\-\u2013\u2014.\]\)]",
     re.IGNORECASE,
 )
 _MARKER_BARE = re.compile(_WRAP + r"(?:A\s*/\s*N|Author['\u2019]?s['\u2019]?\s+Notes?|Disclaimer)[\s\*_\]\)]*$", re.IGNORECASE)
@@ -119,6 +119,11 @@ def note_cues(text: str) -> tuple[int, int, list[str]]:
     return len(strong), len(weak), strong + weak
 
 
+def looks_like_dialogue(text: str) -> bool:
+    """A paragraph that opens with a quotation mark: a character speaking, so story."""
+    return bool(_DIALOGUE.match(text))
+
+
 def formatting_legend(text: str) -> bool:
     """`"speech"`, `'thoughts'`, `"Tailed Beast/Demonic speak"`: a key to the story's typography, which
     belongs to the note beside it."""
@@ -140,3 +145,61 @@ def judge_edge_run(strong: int, weak: int, separated: bool) -> float | None:
     if points >= 3 or (separated and points >= 2):
         return 0.5
     return None
+
+
+# A line that is only a label for what follows: AO3's section labels, `Author's Endnote:`, `Notes：`,
+# `Warning:`, `A/N`, in any wrapper (`**…**`, `> …`, `[…]`). Full-width colons count (CJK texts).
+_LABEL = re.compile(
+    r"^[\s>*_\[(#]*(?P<label>"
+    r"(?:chapter\s+)?(?:end\s+)?notes?|chapter\s+summary|author['\u2019]?s?['\u2019]?\s+(?:end\s*)?notes?|"
+    r"authors?\s+(?:end\s*)?notes?|a\s*/\s*n|t\s*/\s*n|translator['\u2019]?s['\u2019]?\s+notes?|"
+    r"warnings?|disclaimer|chapter\s+references|afterword|end\s+notes|acknowledge?ments?|"
+    r"作者的话|作者的碎碎念|后记|作者有话说|备注|注释|примечания(?:\s+автора)?|от\s+автора|"
+    r"författarens\s+anteckningar|anteckningar)"
+    r"\s*[:\uff1a.\-\u2013\u2014]?[\s*_\])]*$",
+    re.IGNORECASE,
+)
+_POINTER = re.compile(r"^\s*\(?see the end of the (?:chapter|work) for (?:more\s+)?\s*notes?\.?\)?\s*$", re.IGNORECASE)
+
+
+def note_label(text: str) -> NoteMatch | None:
+    """Rule `note_label`: a line that is only a label (`Chapter End Notes`, `**Author's Endnote:**`,
+    `>Notes：`, `Warning:`, AO3's `See the end of the chapter for notes`). It opens a note that runs on
+    over the paragraphs after it until the story resumes: the structure pass decides how far."""
+    text = text.strip()
+    if len(text) > 60:
+        return None
+    if _POINTER.match(text):
+        return NoteMatch("note_label", "other", 0.95, "AO3's pointer to the notes at the chapter's end")
+    match = _LABEL.match(text)
+    if not match:
+        return None
+    label = match["label"]
+    if label[:1].islower() and label.isascii() and label.lower() not in ("a/n", "t/n"):
+        return None  # `notes` as a word of a sentence; labels are written with a capital
+    low = label.lower()
+    kind = "disclaimer" if low.startswith("disclaimer") else (
+        "other" if low in ("chapter summary", "chapter references", "warning", "warnings") else "author_note")
+    return NoteMatch("note_label", kind, 0.95, f"the label '{label}' heads a note")
+
+
+NOTE_RULES["note_label"] = note_label
+
+_LISTENING = re.compile(
+    r"^[\s>*_\[(-]*(?:(?:recommended|suggested)\s+(?:listening|music|song)|random\s+\w+\s+song|bgm|ost|"
+    r"music|soundtrack|song|now\s+playing|listen(?:ing)?\s+to)\s*[:\uff1a]", re.IGNORECASE)
+_URL_ONLY = re.compile(r"^[\s>*_\[(<-]*(?:https?://|www\.)\S+[\s)\]>*_-]*$", re.IGNORECASE)
+
+
+def listening_link(text: str) -> NoteMatch | None:
+    """Rule `listening_link`: music for the reader (`Recommended listening: <url>`, `(BGM: Title)`, a
+    line that is only a link): the writer's aside, not the story."""
+    text = text.strip()
+    if len(text) > 200:
+        return None
+    if _LISTENING.match(text) or _URL_ONLY.match(text):
+        return NoteMatch("listening_link", "other", 0.9, "music or a link for the reader")
+    return None
+
+
+NOTE_RULES["listening_link"] = listening_link

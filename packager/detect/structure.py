@@ -9,7 +9,7 @@ chapter edges, which blank gaps are scene breaks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packager.detect import breaks, frontmatter, notes
 from packager.detect.headings import HeadingMatch, bare_numeral, looks_like_title_line, match_heading
@@ -112,13 +112,33 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     if not units:
         return reading
     disabled = options
-    heading_of = {i: h for i, u in enumerate(units) if u.single_line
-                  and not breaks.symbol_line(u.raw[0]) and (h := match_heading(u.text, disabled))}
-    start_index = 0
-    if not gutenberg and first_file:
-        start_index = _read_opening(units, heading_of, reading, name, chapter_file)
+    ao3 = not gutenberg and frontmatter.ao3_export(lines) and "ao3_layout" not in options
+    if ao3:
+        # AO3 pads headings and notes with blank lines of its own: gaps are layout, never scene breaks
+        disabled = replace(options, disabled_rules=options.disabled_rules | {"blank_gap"})
+        start_index = _read_ao3_preface(units, reading, name)
+        afterword = next((i for i in range(start_index, len(units)) if units[i].text.strip() == "Afterword"
+                          and units[i].gap_before >= 2), None)
+        if afterword is not None:
+            reading.back.append(Block("metadata", (units[afterword].first, units[-1].last), "", name,
+                                      "ao3_afterword", reason="AO3's closing page"))
+            closing = units[afterword + 1:]
+            units = units[:afterword]
+            # the work's end notes stand on AO3's closing page: they close the last chapter
+            for k, unit in enumerate(closing):
+                if unit.text.strip() == "End Notes":
+                    end = next((m for m in range(k + 1, len(closing)) if closing[m].gap_before >= 2), len(closing))
+                    units.extend(closing[k:end])
+                    break
+        heading_of = _ao3_headings(units, start_index, frontmatter.ao3_stated_chapters(lines), disabled)
+    else:
+        heading_of = {i: h for i, u in enumerate(units) if u.single_line
+                      and not breaks.symbol_line(u.raw[0]) and (h := match_heading(u.text, disabled))}
+        start_index = 0
+        if not gutenberg and first_file:
+            start_index = _read_opening(units, heading_of, reading, name, chapter_file)
     headings = _resolve_headings(units, heading_of, start_index, disabled)
-    usual_gap = breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
+    usual_gap = 1 if ao3 else breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
 
     first_heading = next((h.start for h in headings if h.role in ("chapter", "part", "front")), None)
     front_end = first_heading if first_heading is not None else start_index
@@ -153,6 +173,72 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
             continue
         reading.chapters.append(_chapter(heading, body, units, usual_gap, name, disabled, part, contents))
     return reading
+
+
+def _read_ao3_preface(units: list[Unit], reading: _FileReading, name: str | None) -> int:
+    """AO3's preface (rule `ao3_layout`): `Title - author - fandom`, the work's tags and stats, then the
+    title, `by author`, `Summary` and the work's `Notes` (a note). Returns the first unit after it."""
+    by = next((k for k, u in enumerate(units[:200]) if frontmatter.by_line(u.text) and k > 0
+               and not units[k - 1].text.strip().endswith(":")), None)
+    if by is None:
+        return 0
+    reading.meta["title"] = units[by - 1].text.strip()
+    reading.meta["author"] = frontmatter.by_line(units[by].text) or ""
+    for k in range(by + 1):
+        reading.front.append(Block("metadata", (units[k].first, units[k].last), units[k].text, name, "ao3_preface"))
+    i = by + 1
+    while i < len(units) and units[i].text.strip() in ("Summary", "Notes") and units[i].gap_before < 2:
+        label = units[i].text.strip()
+        j = i + 1
+        while j < len(units) and units[j].gap_before < 2 and units[j].text.strip() not in ("Summary", "Notes"):
+            j += 1
+        if label == "Summary":
+            reading.meta["summary"] = " ".join(units[k].text.strip() for k in range(i + 1, j))
+            for k in range(i, j):
+                reading.front.append(Block("metadata", (units[k].first, units[k].last), units[k].text, name,
+                                           "ao3_preface"))
+        else:
+            note = Block("note", (units[i].first, units[j - 1].last), "\n\n".join(
+                units[k].text.strip() for k in range(i, j)), name, "note_label", 0.95,
+                "AO3's work notes", "author_note")
+            reading.front.append(note)
+        i = j
+    return i
+
+
+_AO3_CHAPTER_LABELS = ("Chapter Summary", "Chapter Notes")
+
+
+def _ao3_headings(units: list[Unit], start: int, stated: int | None,
+                  disabled: DetectOptions) -> dict[int, HeadingMatch]:
+    """AO3's chapter headings (rule `ao3_layout`): a short line standing alone after a gap of two or
+    more blank lines, followed by `Chapter Summary`/`Chapter Notes` or by another such gap. `Chapter 3`
+    is read as numbered; any other line is the chapter's title. A heading given again with only notes
+    between (the author's own `Chapter 1` under AO3's) is one heading."""
+    found: dict[int, HeadingMatch] = {}
+    previous: int | None = None
+    for i in range(start, len(units)):
+        unit = units[i]
+        text = unit.text.strip()
+        nxt = units[i + 1] if i + 1 < len(units) else None
+        if not unit.single_line or (unit.gap_before < 2 and i != start) or not text or len(text) > MAX_HEADING \
+                or text == "Afterword" or notes.match_note(text, disabled) or breaks.symbol_line(unit.raw[0]):
+            continue
+        if not (nxt is None or nxt.gap_before >= 2 or nxt.text.strip() in _AO3_CHAPTER_LABELS):
+            continue
+        if previous is not None and _squash(units[previous].text) == _squash(text) and all(
+                notes.match_note(units[k].text, disabled) or not units[k].text.strip()
+                for k in range(previous + 1, i)):
+            continue
+        match = match_heading(text, disabled)
+        if match is None or match.rule == "bare_numeral" or match.level != "chapter":
+            match = HeadingMatch("chapter", None, None, text, "ao3_layout", "ao3")
+        found[i] = match
+        previous = i
+    return found
+
+
+MAX_HEADING = 100
 
 
 def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], reading: _FileReading,
@@ -337,6 +423,9 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
                  disabled: DetectOptions, contents: set[int]) -> list[Block]:
     """Paragraphs, notes and breaks of one chapter body, with notes found at its edges."""
     edge = {} if "edge_content" in disabled else _edge_notes(body, units, usual_gap, disabled)
+    continued, opened_by = ({}, {}) if "note_continues" in disabled else \
+        _note_runs(body, units, usual_gap, disabled, edge)
+    edge.update(continued)
     blocks: list[Block] = []
     for position, i in enumerate(body):
         unit = units[i]
@@ -355,15 +444,92 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
             continue
         note = edge.get(i) or notes.match_note(unit.text, disabled)
         if note and note.confidence >= notes.CONFIDENT:
-            blocks.append(Block("note", (unit.first, unit.last), unit.text, name, note.rule, note.confidence,
-                                note.reason, note.note_kind))
+            block = Block("note", (unit.first, unit.last), _paragraph_text(unit), name, note.rule, note.confidence,
+                          note.reason, note.note_kind)
+            previous = blocks[-1] if blocks else None
+            if previous is not None and previous.kind == "note" and i in opened_by \
+                    and opened_by[i] == opened_by.get(_last_unit_of[id(previous)], -1):
+                _join_note(previous, block)
+            else:
+                blocks.append(block)
+            _last_unit_of[id(blocks[-1])] = i
             continue
         block = Block("paragraph", (unit.first, unit.last), _paragraph_text(unit), name, quote=_is_quote(unit))
         if note:  # unsure: kept as story, and `inspect` says why it might be a note
             block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
         blocks.append(block)
     _drop_edge_breaks(blocks)
+    _last_unit_of.clear()
     return blocks
+
+
+_last_unit_of: dict[int, int] = {}  # note block -> the unit it last took in, while a body is read
+
+
+def _join_note(note: Block, paragraph: Block) -> None:
+    """One note of several paragraphs is one block; its paragraphs are kept as its parts."""
+    if note.parts is None:
+        note.parts = [Block("paragraph", note.lines, note.text, note.file)]
+    note.parts.append(Block("paragraph", paragraph.lines, paragraph.text, paragraph.file))
+    note.lines = (note.lines[0], paragraph.lines[1])
+    note.text = f"{note.text}\n\n{paragraph.text}"
+
+
+MAX_TAIL_NOTE_PARAGRAPHS = 40
+_BOLD_LINE = re.compile(r"^(\*\*|__).*(\*\*|__)$")
+
+
+def _formatting(unit: Unit) -> str:
+    if _is_quote(unit):
+        return "quote"
+    return "bold" if _BOLD_LINE.match(unit.text.strip()) else "plain"
+
+
+def _note_runs(body: list[int], units: list[Unit], usual_gap: int, disabled: DetectOptions,
+               known: dict[int, notes.NoteMatch]) -> tuple[dict[int, notes.NoteMatch], dict[int, int]]:
+    """Rule `note_continues`: a note is a block, not a line. A marker or a label (`A/N:`, `Chapter End
+    Notes`, `**Author's Endnote:**`) opens a note that runs on over the paragraphs after it while they
+    read as the writer's (cues, or the note's own formatting: all bold, all quoted) and no wider gap or
+    break sets the story apart; at a chapter's tail, where nothing after the marker reads as story
+    (dialogue, a break), the note runs to the chapter's end. Returns the paragraphs taken in, and for
+    each note paragraph the unit that opened its note."""
+    found: dict[int, notes.NoteMatch] = {}
+    opened_by: dict[int, int] = {}
+    n = len(body)
+    k = 0
+    while k < n:
+        i = body[k]
+        unit = units[i]
+        opener = known.get(i) or notes.match_note(unit.text, disabled)
+        if opener is None or opener.confidence < notes.CONFIDENT or breaks.symbol_line(unit.raw[0]):
+            k += 1
+            continue
+        bare = notes.note_label(unit.text) is not None
+        style = _formatting(unit)
+        rest = body[k + 1:]
+        tail = opener.rule in ("note_label", "explicit_marker", "sidecar_note_pattern") \
+            and len(rest) <= min(MAX_TAIL_NOTE_PARAGRAPHS, max(3, (k + 1) // 2)) \
+            and not any(notes.looks_like_dialogue(units[j].text) or breaks.symbol_line(units[j].raw[0])
+                        or notes.never_note(units[j].text, disabled) for j in rest)
+        opened_by[i] = i
+        j = k + 1
+        while j < n:
+            following = units[body[j]]
+            if not tail:
+                if following.gap_before > usual_gap or breaks.symbol_line(following.raw[0]) \
+                        or notes.never_note(following.text, disabled):
+                    break
+                compatible = (bare and j == k + 1) or _notelike(units, body[j], disabled) \
+                    or (style != "plain" and _formatting(following) == style)
+                if not compatible:
+                    break
+            if body[j] not in known:
+                found[body[j]] = notes.NoteMatch("note_continues", opener.note_kind, opener.confidence,
+                                                 f"continues the note opened at line {unit.first}")
+            opened_by[body[j]] = i
+            j += 1
+        k = j
+    return found, opened_by
 
 
 MAX_EDGE_NOTE_PARAGRAPHS = 6
