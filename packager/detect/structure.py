@@ -224,7 +224,7 @@ def _ao3_headings(units: list[Unit], start: int, stated: int | None,
         if not unit.single_line or (unit.gap_before < 2 and i != start) or not text or len(text) > MAX_HEADING \
                 or text == "Afterword" or notes.match_note(text, disabled) or breaks.symbol_line(unit.raw[0]):
             continue
-        if not (nxt is None or nxt.gap_before >= 2 or nxt.text.strip() in _AO3_CHAPTER_LABELS):
+        if not (nxt is None or nxt.gap_before >= 3 or nxt.text.strip() in _AO3_CHAPTER_LABELS):
             continue
         if previous is not None and _squash(units[previous].text) == _squash(text) and all(
                 notes.match_note(units[k].text, disabled) or not units[k].text.strip()
@@ -235,6 +235,15 @@ def _ao3_headings(units: list[Unit], start: int, stated: int | None,
             match = HeadingMatch("chapter", None, None, text, "ao3_layout", "ao3")
         found[i] = match
         previous = i
+    if stated and len(found) > stated:
+        # more candidates than the chapters AO3 says the work has: keep the likeliest, in order
+        def likelihood(i: int) -> tuple[int, int, int]:
+            nxt = units[i + 1] if i + 1 < len(units) else None
+            labelled = nxt is not None and nxt.text.strip() in _AO3_CHAPTER_LABELS
+            sentence = units[i].text.strip().endswith((".", "!", "?", "\u201d", '"', ")"))
+            return (labelled, not sentence, units[i].gap_before)
+        keep = set(sorted(found, key=likelihood, reverse=True)[:stated])
+        found = {i: h for i, h in found.items() if i in keep}
     return found
 
 
