@@ -93,7 +93,7 @@ def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = N
     return units
 
 
-_MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\*\s*\*\s*\*|-{3,}\s*$|_{3,}\s*$)")
+_MD_BLOCK_START = re.compile(r"^\s*(#{1,6}(?!#)\S|#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\*\s*\*\s*\*|-{3,}\s*$|_{3,}\s*$)")
 
 
 def _is_by_after_short_line(previous: str, line: str) -> bool:

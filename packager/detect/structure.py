@@ -178,12 +178,13 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
 def _read_ao3_preface(units: list[Unit], reading: _FileReading, name: str | None) -> int:
     """AO3's preface (rule `ao3_layout`): `Title - author - fandom`, the work's tags and stats, then the
     title, `by author`, `Summary` and the work's `Notes` (a note). Returns the first unit after it."""
-    by = next((k for k, u in enumerate(units[:200]) if frontmatter.by_line(u.text) and k > 0
-               and not units[k - 1].text.strip().endswith(":")), None)
+    stats = next((k for k, u in enumerate(units[:200]) if u.text.strip().startswith("Words:")), 0)
+    by = next((k for k in range(stats + 1, min(len(units), stats + 12))
+               if re.match(r"^by\s+\S", units[k].text.strip()) and units[k].single_line), None)
     if by is None:
         return 0
     reading.meta["title"] = units[by - 1].text.strip()
-    reading.meta["author"] = frontmatter.by_line(units[by].text) or ""
+    reading.meta["author"] = units[by].text.strip()[3:].strip()  # AO3 handles may start in lower case
     for k in range(by + 1):
         reading.front.append(Block("metadata", (units[k].first, units[k].last), units[k].text, name, "ao3_preface"))
     i = by + 1
