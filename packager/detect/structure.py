@@ -9,10 +9,11 @@ chapter edges, which blank gaps are scene breaks.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from packager.detect import breaks, frontmatter, notes
-from packager.detect.headings import HeadingMatch, bare_numeral, looks_like_title_line, match_heading
+from packager.detect.headings import HeadingMatch, bare_numeral, looks_like_title_line, match_heading, unwrap
 from packager.detect.options import DetectOptions
 from packager.detect.paragraphs import Unit, build_units
 from packager.model import Block, Book, Chapter, Metadata
@@ -39,6 +40,16 @@ class _Heading:
         return self.index_unit if self.index_unit is not None else self.index
     has_body: bool = False
     role: str = "chapter"  # chapter | part | contents | front
+
+
+@dataclass
+class _Layout:
+    """What the whole document decided about its units, for the chapter bodies: contents entries,
+    note sections opened by a heading (first unit -> unit after the last), sub-section headings."""
+
+    contents: set[int] = field(default_factory=set)
+    note_sections: dict[int, int] = field(default_factory=dict)
+    subsections: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -137,12 +148,15 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
         start_index = 0
         if not gutenberg and first_file:
             start_index = _read_opening(units, heading_of, reading, name, chapter_file)
+    note_sections, subsections = _markdown_outline(units, heading_of, start_index, disabled) \
+        if source.markdown else ({}, set())
     headings = _resolve_headings(units, heading_of, start_index, disabled)
     usual_gap = 1 if ao3 else breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
 
     first_heading = next((h.start for h in headings if h.role in ("chapter", "part", "front")), None)
     front_end = first_heading if first_heading is not None else start_index
     contents = {h.index for h in headings if h.role == "contents"}
+    layout = _Layout(contents, note_sections, subsections)
     front = [i for i in range(start_index, front_end if first_heading is not None else start_index)]
     front_notes = {} if gutenberg or "edge_content" in options.disabled_rules else _judge(
         units, _notelike_prefix(units, [i for i in front if i not in contents], disabled), True, disabled)
@@ -154,7 +168,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     if not story_headings:
         body = list(range(start_index, len(units)))
         if body:
-            reading.chapters.append(_chapter(None, body, units, usual_gap, name, disabled, None, contents))
+            reading.chapters.append(_chapter(None, body, units, usual_gap, name, disabled, None, layout))
         return reading
     part: str | None = None
     for k, heading in enumerate(story_headings):
@@ -165,14 +179,71 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
             part = units[heading.index].text.strip().strip("#").strip()
             if any(units[i].text.strip() for i in body if not breaks.symbol_line(units[i].raw[0])):
                 # a part that opens with text of its own: that text is an untitled opening chapter
-                reading.chapters.append(_chapter(None, body, units, usual_gap, name, disabled, part, contents))
+                reading.chapters.append(_chapter(None, body, units, usual_gap, name, disabled, part, layout))
             continue
         if heading.role == "front":
             reading.front.append(_heading_block(heading, units, name))
-            reading.front.extend(_body_blocks(body, units, usual_gap, name, disabled, contents))
+            reading.front.extend(_body_blocks(body, units, usual_gap, name, disabled, layout))
             continue
-        reading.chapters.append(_chapter(heading, body, units, usual_gap, name, disabled, part, contents))
+        reading.chapters.append(_chapter(heading, body, units, usual_gap, name, disabled, part, layout))
     return reading
+
+
+def _leading_notes(units: list[Unit]) -> int:
+    """How many units at the top are a note: a marked or labelled paragraph, and the paragraph a bare
+    label heads."""
+    k = 0
+    while k < min(len(units), 6) and (note := notes.match_note(units[k].text)) is not None:
+        k += 2 if note.rule == "note_label" and k + 1 < len(units) else 1
+    return k if k < len(units) else 0
+
+
+def _md_level(match: HeadingMatch) -> int:
+    return int(match.family.split(":")[1]) if match.family.startswith("markdown:") else 0
+
+
+_NOTE_HEADING = re.compile(
+    r"^(?:notes?|author['\u2019]?s['\u2019]?\s+notes?|a\s*/\s*n|afterword|acknowledge?ments|"
+    r"作者的碎碎念|作者的话|后记|作者有话说)\b", re.IGNORECASE)
+
+
+def _markdown_outline(units: list[Unit], heading_of: dict[int, HeadingMatch], start: int,
+                      disabled: DetectOptions) -> tuple[dict[int, int], set[int]]:
+    """Decide Markdown headings for the document as a whole (rule `markdown_outline`):
+    - a heading that names a note (`#### Notes (on formatting)`, `## Afterword`, `## 作者的碎碎念`) opens a
+      note that runs to the next heading of its level or above;
+    - a heading that is a date or time (`#### April 4, 2000 AD`) opens a scene, not a chapter;
+    - chapters are the shallowest level that repeats; deeper headings inside a chapter are its
+      sub-sections, kept in its text (the Prologue's `## A Crown of Thorns` under `# Prologue`).
+    Returns the note sections (first unit -> unit after the last) and the sub-section headings."""
+    sections: dict[int, int] = {}
+    subsections: set[int] = set()
+    if "markdown_outline" in disabled:
+        return sections, subsections
+    marked = sorted(i for i, h in heading_of.items() if h.rule == "markdown_heading" and i >= start)
+    for i in marked:
+        text = unwrap(units[i].text.strip().lstrip("#"))
+        if _NOTE_HEADING.match(text):
+            level = _md_level(heading_of[i])
+            end = next((j for j in marked if j > i and j in heading_of and _md_level(heading_of[j]) <= level),
+                       len(units))
+            sections[i] = end
+            for j in marked:
+                if i <= j < end:
+                    heading_of.pop(j, None)
+        elif frontmatter.dateline(text):
+            heading_of.pop(i, None)
+    levels = Counter(_md_level(h) for i, h in heading_of.items() if h.rule == "markdown_heading" and i >= start)
+    repeated = sorted(level for level, count in levels.items() if count >= 2)
+    if repeated:
+        chapter_level = repeated[0]
+        for i in [i for i, h in heading_of.items() if h.rule == "markdown_heading" and i >= start]:
+            h = heading_of[i]
+            if _md_level(h) > chapter_level and h.level == "chapter" and h.number is None and h.label is None \
+                    and any(j < i and _md_level(g) == chapter_level for j, g in heading_of.items()):
+                subsections.add(i)
+                del heading_of[i]
+    return sections, subsections
 
 
 def _read_ao3_preface(units: list[Unit], reading: _FileReading, name: str | None) -> int:
@@ -258,15 +329,24 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
     i = 0
     first = units[0]
     has_headings = any(h.rule != "bare_numeral" for h in heading_of.values())
-    markdown_title = (0 in heading_of and heading_of[0].rule == "markdown_heading"
-                      and heading_of[0].family == "markdown:1" and heading_of[0].number is None
-                      and heading_of[0].label is None
-                      and not any(h.family == "markdown:1" for j, h in heading_of.items() if j > 0))
+    lead = _leading_notes(units)  # a note may stand above the title (`Author's note:` on line 1)
+    top = heading_of.get(lead)
+    markdown_title = (top is not None and top.rule == "markdown_heading" and top.number is None
+                      and top.label is None and all(
+                          _md_level(h) > _md_level(top) for j, h in heading_of.items()
+                          if j != lead and h.rule == "markdown_heading"))
     if markdown_title and not chapter_file:
-        reading.meta["title"] = heading_of.pop(0).title or first.text
-        reading.front.append(Block("metadata", (first.first, first.last), first.text, name, "markdown_title",
-                                   reason="a single top-level Markdown heading names the story"))
-        i = 1
+        for k in range(lead):
+            note = notes.match_note(units[k].text) or notes.NoteMatch(
+                "note_continues", "author_note", 0.9, "continues the note above the title")
+            reading.front.append(Block("note", (units[k].first, units[k].last), units[k].text, name, note.rule,
+                                       note.confidence, note.reason, note.note_kind))
+        title_unit = units[lead]
+        reading.meta["title"] = heading_of.pop(lead).title or title_unit.text
+        reading.front.append(Block("metadata", (title_unit.first, title_unit.last), title_unit.text, name,
+                                   "markdown_title",
+                                   reason="the one shallowest Markdown heading at the top names the story"))
+        i = lead + 1
     elif first.single_line and 0 not in heading_of and not chapter_file and frontmatter.title_line(first.text) \
             and not notes.match_note(first.text):
         following = units[1] if len(units) > 1 else None
@@ -430,12 +510,18 @@ def _paragraph_text(unit: Unit) -> str:
 
 
 def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str | None,
-                 disabled: DetectOptions, contents: set[int]) -> list[Block]:
+                 disabled: DetectOptions, layout: _Layout) -> list[Block]:
     """Paragraphs, notes and breaks of one chapter body, with notes found at its edges."""
     edge = {} if "edge_content" in disabled else _edge_notes(body, units, usual_gap, disabled)
     continued, opened_by = ({}, {}) if "note_continues" in disabled else \
         _note_runs(body, units, usual_gap, disabled, edge)
     edge.update(continued)
+    for first, end in layout.note_sections.items():
+        for i in body:
+            if first <= i < end:
+                edge[i] = notes.NoteMatch("markdown_outline", "author_note", 0.9,
+                                          f"under the note heading at line {units[first].first}")
+                opened_by[i] = first
     blocks: list[Block] = []
     for position, i in enumerate(body):
         unit = units[i]
@@ -463,6 +549,10 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
             else:
                 blocks.append(block)
             _last_unit_of[id(blocks[-1])] = i
+            continue
+        if i in layout.subsections:
+            blocks.append(Block("paragraph", (unit.first, unit.last), unwrap(unit.text.strip().lstrip("#")), name,
+                                "markdown_outline", reason="a sub-section heading inside the chapter"))
             continue
         block = Block("paragraph", (unit.first, unit.last), _paragraph_text(unit), name, quote=_is_quote(unit))
         if note:  # unsure: kept as story, and `inspect` says why it might be a note
@@ -651,11 +741,11 @@ def _drop_edge_breaks(blocks: list[Block]) -> None:
 
 
 def _chapter(heading: _Heading | None, body: list[int], units: list[Unit], usual_gap: int, name: str | None,
-             disabled: DetectOptions, part: str | None, contents: set[int]) -> Chapter:
+             disabled: DetectOptions, part: str | None, layout: _Layout) -> Chapter:
     blocks = []
     if heading is not None:
         blocks.append(_heading_block(heading, units, name))
-    blocks.extend(_body_blocks(body, units, usual_gap, name, disabled, contents))
+    blocks.extend(_body_blocks(body, units, usual_gap, name, disabled, layout))
     match = heading.match if heading else None
     title = match.title if match else None
     if heading is not None and heading.title_unit is not None:
