@@ -18,6 +18,8 @@ def symbol_line(line: str) -> bool:
         return False  # the common case: a line of words
     if _NBSP_LINE.match(line):
         return True
+    if re.match(r"^#{1,6}\s*[^\W_]", text):
+        return False  # a Markdown heading (`## 1`), not an ornament
     compact = text.replace(" ", "")
     if not compact:
         return False

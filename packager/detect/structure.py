@@ -160,6 +160,9 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     front = [i for i in range(start_index, front_end if first_heading is not None else start_index)]
     front_notes = {} if gutenberg or "edge_content" in options.disabled_rules else _judge(
         units, _notelike_prefix(units, [i for i in front if i not in contents], disabled), True, disabled)
+    if not gutenberg and "note_continues" not in disabled:
+        front_notes.update(_note_runs([i for i in front if i not in contents], units, usual_gap, disabled,
+                                      front_notes)[0])
     for i in front:
         reading.front.append(_front_block(units[i], i in contents, bool(gutenberg), name, disabled,
                                           front_notes.get(i)))
@@ -194,7 +197,7 @@ def _leading_notes(units: list[Unit]) -> int:
     label heads."""
     k = 0
     while k < min(len(units), 6) and (note := notes.match_note(units[k].text)) is not None:
-        k += 2 if note.rule == "note_label" and k + 1 < len(units) else 1
+        k += 2 if notes.note_label(units[k].text) and k + 1 < len(units) else 1
     return k if k < len(units) else 0
 
 
