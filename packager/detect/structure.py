@@ -611,7 +611,7 @@ def _note_runs(body: list[int], units: list[Unit], usual_gap: int, disabled: Det
         style = _formatting(unit)
         rest = body[k + 1:]
         tail = opener.rule in ("note_label", "explicit_marker", "sidecar_note_pattern") \
-            and len(rest) <= min(MAX_TAIL_NOTE_PARAGRAPHS, max(3, (k + 1) // 2)) \
+            and k >= 2 and len(rest) <= min(MAX_TAIL_NOTE_PARAGRAPHS, max(3, k // 2)) \
             and not any(notes.looks_like_dialogue(units[j].text) or breaks.symbol_line(units[j].raw[0])
                         or notes.never_note(units[j].text, disabled) for j in rest)
         opened_by[i] = i
