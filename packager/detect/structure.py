@@ -35,8 +35,12 @@ class _Heading:
     title_unit: int | None = None  # a title standing on the line after a bare `Chapter 7`
     index_unit: int | None = None  # the same heading given just before, as an index line (`1. Title`)
 
+    group: tuple[int, ...] = ()  # lines repeated above the heading (story title, `By Author`)
+
     @property
     def start(self) -> int:
+        if self.group:
+            return min(self.group)
         return self.index_unit if self.index_unit is not None else self.index
     has_body: bool = False
     role: str = "chapter"  # chapter | part | contents | front
@@ -153,6 +157,14 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     headings = _resolve_headings(units, heading_of, start_index, disabled)
     usual_gap = 1 if ao3 else breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
 
+    grouped = next((h for h in headings if h.group and h.role in ("chapter", "part")), None)
+    if grouped is not None:
+        for j in sorted(grouped.group):
+            text = unwrap(units[j].text)
+            if (author := frontmatter.by_line(text)):
+                reading.meta.setdefault("author", author)
+            elif "title" not in reading.meta and frontmatter.title_line(text):
+                reading.meta["title"] = text
     first_heading = next((h.start for h in headings if h.role in ("chapter", "part", "front")), None)
     front_end = first_heading if first_heading is not None else start_index
     contents = {h.index for h in headings if h.role == "contents"}
@@ -407,6 +419,8 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
             heading.index_unit = previous
     absorbed = {h.index_unit for h in headings if h.index_unit is not None}
     headings = [h for h in headings if h.index not in absorbed]
+    if "heading_group" not in disabled:
+        _heading_groups(units, headings, candidates, start)
     for k, heading in enumerate(headings):
         stop = headings[k + 1].start if k + 1 < len(headings) else len(units)
         first_body = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
@@ -437,6 +451,35 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
         elif heading.role == "front" and seen_chapter:
             heading.role = "chapter"
     return headings
+
+
+MAX_GROUP_LINES = 4
+
+
+def _heading_groups(units: list[Unit], headings: list[_Heading], candidates: dict[int, HeadingMatch],
+                    start: int) -> None:
+    """Rule `heading_group`: short lines standing right above several headings, the same each time
+    (the story's title and `By Author` repeated before every chapter, as pasted chapter pages are),
+    belong to the heading, not to the chapter before."""
+    above: dict[int, list[int]] = {}
+    seen: Counter[str] = Counter()
+    for heading in headings:
+        run: list[int] = []
+        j = heading.start - 1
+        while j >= start and len(run) < MAX_GROUP_LINES and units[j].single_line \
+                and len(units[j].text.strip()) <= MAX_HEADING and j not in candidates \
+                and not notes.match_note(units[j].text) and not breaks.symbol_line(units[j].raw[0]):
+            run.append(j)
+            j -= 1
+        above[heading.index] = run
+        seen.update({_squash(units[j].text) for j in run})
+    for heading in headings:
+        group = []
+        for j in above[heading.index]:  # nearest first
+            if seen[_squash(units[j].text)] < 2 or not _squash(units[j].text):
+                break
+            group.append(j)
+        heading.group = tuple(group)
 
 
 def _same_heading(unit: Unit, heading: HeadingMatch, options: DetectOptions) -> bool:
@@ -476,9 +519,11 @@ def _numerals_that_continue(candidates: dict[int, HeadingMatch]) -> dict[int, He
 def _heading_block(heading: _Heading, units: list[Unit], name: str | None) -> Block:
     first = units[heading.start]
     last = units[heading.title_unit] if heading.title_unit is not None else units[heading.index]
-    text = "\n".join(units[i].text for i in (heading.index_unit, heading.index, heading.title_unit) if i is not None)
+    text = "\n".join(units[i].text for i in (*sorted(heading.group), heading.index_unit, heading.index,
+                                              heading.title_unit) if i is not None)
     rule = heading.match.rule + ("+title_on_next_line" if heading.title_unit is not None else "") \
-        + ("+duplicate_heading" if heading.index_unit is not None else "")
+        + ("+duplicate_heading" if heading.index_unit is not None else "") \
+        + ("+heading_group" if heading.group else "")
     return Block("heading", (first.first, last.last), text, name, rule)
 
 
