@@ -150,3 +150,43 @@ def ao3_stated_chapters(lines: list[str]) -> int | None:
         if (match := _AO3_COUNT.match(line)):
             return int(match["posted"])
     return None
+
+
+_YAML_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*)$")
+YAML_KEYS = {"title": "title", "author": "author", "authors": "author", "date": "published",
+             "description": "summary", "summary": "summary", "lang": "language", "language": "language",
+             "series": "series", "rights": "rights", "publisher": "publisher"}
+
+
+def yaml_front_matter(lines: list[str]) -> tuple[int, dict[str, str]] | None:
+    """Rule `yaml_front_matter`: a Markdown file's `---` block of `key: value` lines at the very top
+    (pandoc's, Jekyll's and Hugo's convention). Returns the 0-based index of its closing line and the
+    fields packager knows (title, author, date, description, language); nested values are skipped."""
+    if not lines or lines[0].strip() != "---":
+        return None
+    end = next((i for i in range(1, min(len(lines), 80)) if lines[i].strip() in ("---", "...")), None)
+    if end is None or end == 1:
+        return None
+    found: dict[str, str] = {}
+    for line in lines[1:end]:
+        if not line.strip() or line[0] in " \t-#":
+            continue  # nested values, list items, comments
+        match = _YAML_KEY.match(line)
+        if not match:
+            return None  # not YAML: a `---` rule above the text
+        key, value = match["key"].lower(), match["value"].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if key in YAML_KEYS and value and value not in (">", "|", ">-", "|-"):
+            found.setdefault(YAML_KEYS[key], value)
+    return end, found
+
+
+_POSTED = re.compile(r"^Posted on\s+(?P<date>.{3,40}?)\s+by\s+(?P<author>\S.{0,40}?)\s*$", re.IGNORECASE)
+
+
+def posted_line(text: str) -> tuple[str, str] | None:
+    """Rule `posted_line`: a blog or web-serial page's `Posted on July 29, 2017 by author` under the
+    chapter's title: the date and the author."""
+    match = _POSTED.match(text.strip())
+    return (match["date"], match["author"]) if match else None

@@ -123,6 +123,15 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
                                       reason="Project Gutenberg licence", text="\n".join(lines[end:])))
         body_lines = lines[start + 1:end]
         offset = start + 1
+    yaml = frontmatter.yaml_front_matter(lines) if first_file and not gutenberg \
+        and "yaml_front_matter" not in options else None
+    if yaml:
+        end, fields = yaml
+        reading.meta.update(fields)
+        reading.front.append(Block("metadata", (1, end + 1), file=name, rule="yaml_front_matter",
+                                   reason="a YAML front-matter block"))
+        body_lines = lines[end + 1:]
+        offset = end + 1
     units = build_units(body_lines, offset, markdown=source.markdown)
     if not units:
         return reading
