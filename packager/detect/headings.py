@@ -17,7 +17,7 @@ from packager.detect.options import DetectOptions
 HeadingLevel = Literal["part", "chapter", "front"]
 
 MAX_HEADING_LENGTH = 100
-_SEPARATOR = r"\s*(?:[:.\-\u2013\u2014)]+\s*|\s+(?-i:(?=[A-Z\"'\u201c\u2018])))"
+_SEPARATOR = r"\s*(?:[:.\-\u2013\u2014)]+\s*|\s+(?-i:(?=[A-Z\"'\u201c\u2018(])))"
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ def _clean_title(title: str | None) -> str | None:
     if title is None:
         return None
     title = title.strip().strip("*_#").strip()
+    if title.startswith("(") and title.endswith(")") and "(" not in title[1:]:
+        title = title[1:-1].strip()  # `Chapter 17 (Epilogue)`
     title = re.sub(r"\s+", " ", title)
     return title or None
 
@@ -88,7 +90,8 @@ def named_section(line: str) -> HeadingMatch | None:
     label = line[: match.start("title")].strip(" :.-\u2013\u2014") if match["title"] else line.strip()
     label = _clean_title(label)
     number = ordinal_to_int(match["ordinal"]) if match["ordinal"] else None
-    if title is not None and re.fullmatch(r"[IVXLC]{1,6}|\d{1,3}", title):
+    if title is not None and re.fullmatch(r"(?:[IVXLC]{1,6}|\d{1,3})[:.]?", title):
+        title = title.rstrip(":.")
         label, title = f"{label} {title}", None  # `Interlude I`: an index of its own series, not a title
     if title is None:
         title = label  # `Prologue` is the section's name: its title as much as its label
@@ -130,7 +133,7 @@ def bare_numeral(line: str) -> HeadingMatch | None:
     if number is None or number == 0:
         return None
     title = _clean_title(match["title"])
-    if title and (len(title) > 60 or title.endswith((".", ",", ";"))):
+    if title and (len(title) > 60 or title.endswith((".", ",", ";")) or "|" in title):
         return None
     return HeadingMatch("chapter", None, number, title, "bare_numeral", "numeral")
 

@@ -331,6 +331,11 @@ def _ao3_headings(units: list[Unit], start: int, stated: int | None,
             match = HeadingMatch("chapter", None, None, text, "ao3_layout", "ao3")
         found[i] = match
         previous = i
+    for i, match in list(found.items()):
+        if match.title is None and match.number is not None:
+            title = _author_heading_after(units, i, match.number, disabled)
+            if title:
+                found[i] = replace(match, title=title, rule="ao3_layout+duplicate_heading")
     if stated and len(found) > stated:
         # more candidates than the chapters AO3 says the work has: keep the likeliest, in order
         def likelihood(i: int) -> tuple[int, int, int]:
@@ -344,6 +349,22 @@ def _ao3_headings(units: list[Unit], start: int, stated: int | None,
 
 
 MAX_HEADING = 100
+
+
+def _author_heading_after(units: list[Unit], i: int, number: int, disabled: DetectOptions) -> str | None:
+    """The author's own heading under AO3's `Chapter 17`, past the chapter's notes (`Chapter 17
+    (Epilogue)`): one heading, whose title is the chapter's."""
+    in_note = False
+    for j in range(i + 1, min(len(units), i + 12)):
+        text = units[j].text.strip()
+        if notes.match_note(text, disabled):
+            in_note = True
+        elif in_note and units[j].gap_before < 2:
+            continue
+        else:
+            match = match_heading(text, disabled)
+            return match.title if match is not None and match.number == number else None
+    return None
 
 
 def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], reading: _FileReading,
