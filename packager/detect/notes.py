@@ -51,11 +51,15 @@ def never_note(text: str, options: DetectOptions = DetectOptions()) -> bool:
     return any(pattern.search(text) for pattern in options.never_note_patterns)
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"])")
+
+
 def match_note(text: str, options: DetectOptions = DetectOptions()) -> NoteMatch | None:
     """The first rule that reads a paragraph as a note: the sidecar's patterns, then the built-in rules
     not turned off."""
     if never_note(text, options):
         return None
+    text = _MARKDOWN_ESCAPE.sub(r"\1", text)  # `Author\'s Note` as pasted Markdown writes it
     for pattern in options.note_patterns:
         if pattern.search(text):
             return NoteMatch("sidecar_note_pattern", "author_note", 0.95,
