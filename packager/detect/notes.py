@@ -207,3 +207,20 @@ def listening_link(text: str) -> NoteMatch | None:
 
 
 NOTE_RULES["listening_link"] = listening_link
+
+
+_NOT_A_CHAPTER = re.compile(
+    r"\b(?:is ?n['\u2019]?t|is not|not) (?:a|an actual|a real|really a) (?:chapter|update)\b|"
+    r"\bnot a chapter\b|\bthis is (?:just )?an? (?:author['\u2019]?s note|a/n|announcement)\b", re.IGNORECASE)
+_NOTE_TITLE = re.compile(r"\b(?:author['\u2019]?s? notes?|a/n|announcement|hiatus|(?:story|new story) update|"
+                         r"important (?:notice|update)|not a chapter)\b", re.IGNORECASE)
+
+
+def note_chapter(title: str | None, opening: str) -> NoteMatch | None:
+    """Rule `note_chapter`: a chapter whose whole body is a note: its title says so (`Author's Note`,
+    `Hiatus`, `NEW STORY UPDATE`), or its opening note does (`This isn't a chapter per se`)."""
+    if title and _NOTE_TITLE.search(title):
+        return NoteMatch("note_chapter", "other", 0.9, f"the chapter's title '{title}' names a note")
+    if _NOT_A_CHAPTER.search(opening):
+        return NoteMatch("note_chapter", "other", 0.9, "its opening note says it is not a chapter")
+    return None

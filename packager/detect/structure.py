@@ -818,12 +818,28 @@ def _drop_edge_breaks(blocks: list[Block]) -> None:
     blocks[:] = keep
 
 
+def _note_chapter(title: str | None, blocks: list[Block]) -> None:
+    """A chapter that is all note (rule `note_chapter`): its text after the heading becomes one note."""
+    opening = " ".join(b.text for b in blocks[1:4] if b.kind == "note")
+    found = notes.note_chapter(title, opening)
+    if found is None or not any(b.kind == "paragraph" for b in blocks):
+        return
+    body = [b for b in blocks[1:] if b.kind in ("paragraph", "note")]
+    note = Block("note", body[0].lines, body[0].text, body[0].file, found.rule, found.confidence, found.reason,
+                 found.note_kind)
+    for block in body[1:]:
+        _join_note(note, block)
+    blocks[1:] = [note]
+
+
 def _chapter(heading: _Heading | None, body: list[int], units: list[Unit], usual_gap: int, name: str | None,
              disabled: DetectOptions, part: str | None, layout: _Layout) -> Chapter:
     blocks = []
     if heading is not None:
         blocks.append(_heading_block(heading, units, name))
     blocks.extend(_body_blocks(body, units, usual_gap, name, disabled, layout))
+    if heading is not None and "note_chapter" not in disabled:
+        _note_chapter(heading.match.title, blocks)
     match = heading.match if heading else None
     title = match.title if match else None
     if heading is not None and heading.title_unit is not None:
