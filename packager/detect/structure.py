@@ -697,7 +697,7 @@ def _note_runs(body: list[int], units: list[Unit], usual_gap: int, disabled: Det
                 if following.gap_before > usual_gap or breaks.symbol_line(following.raw[0]) \
                         or notes.never_note(following.text, disabled):
                     break
-                compatible = (bare and j == k + 1) or _notelike(units, body[j], disabled) \
+                compatible = (bare and j == k + 1) or _continues_note(units, body[j], disabled) \
                     or (style != "plain" and _formatting(following) == style)
                 if not compatible:
                     break
@@ -760,6 +760,18 @@ def _notelike(units: list[Unit], i: int, disabled: DetectOptions) -> bool:
         return True
     strong, weak, _ = notes.note_cues(text)
     return strong + weak > 0
+
+
+def _continues_note(units: list[Unit], i: int, disabled: DetectOptions) -> bool:
+    """A paragraph after a note that reads as more of it: marked, a legend, or the writer's words (one
+    strong cue or two weak ones: a single `story` in a paragraph of story is not enough)."""
+    text = units[i].text
+    if frontmatter.story_closer(text) or frontmatter.dateline(text) or notes.never_note(text, disabled):
+        return False
+    if notes.match_note(text, disabled) or notes.formatting_legend(text):
+        return True
+    strong, weak, _ = notes.note_cues(text)
+    return strong >= 1 or weak >= 2
 
 
 def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: DetectOptions) -> list[int]:
