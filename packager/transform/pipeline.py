@@ -22,7 +22,8 @@ def prepare_book(book: Book, notes: NotesMode = "keep", smart_typography: bool =
 
 
     def typeset(block: Block) -> Block:
-        return replace(block, spans=parse_emphasis(fix(block.text)))
+        parts = [typeset(part) for part in block.parts] if block.parts else block.parts
+        return replace(block, spans=parse_emphasis(fix(block.text)), parts=parts)
 
     book.front_matter = [typeset(b) for b in book.front_matter]
     book.back_matter = [typeset(b) for b in book.back_matter]
