@@ -197,8 +197,8 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     part: str | None = None
     for k, heading in enumerate(story_headings):
         stop = story_headings[k + 1].start if k + 1 < len(story_headings) else len(units)
-        body_start = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
-        body = list(range(body_start, stop))
+        own = {*heading.group, heading.index_unit, heading.index, heading.title_unit}
+        body = [i for i in range(heading.start, stop) if i not in own]
         if heading.role == "part":
             part = units[heading.index].text.strip().strip("#").strip()
             if any(units[i].text.strip() for i in body if not breaks.symbol_line(units[i].raw[0])):
@@ -442,10 +442,16 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
                     and (nxt + 1) not in candidates and "title_on_next_line" not in disabled:
                 heading.title_unit = nxt  # only when story follows: a lone short line is the chapter's text
     for heading in headings:
-        previous = heading.index - 1
-        if previous >= start and heading.match.rule != "bare_numeral" and "duplicate_heading" not in disabled \
-                and (previous not in candidates or candidates[previous].rule == "bare_numeral") \
-                and _same_heading(units[previous], heading.match, disabled):
+        if heading.match.rule == "bare_numeral" or "duplicate_heading" in disabled:
+            continue
+        previous = heading.index - 1  # past the notes and breaks standing between the two
+        while previous >= start and heading.index - previous <= MAX_NOTES_BETWEEN and previous not in candidates \
+                and (breaks.symbol_line(units[previous].raw[0]) or notes.match_note(units[previous].text, disabled)
+                     or _continues_note(units, previous, disabled)):
+            previous -= 1
+        if previous >= start and _same_heading(units[previous], heading.match, disabled) and (
+                previous not in candidates or candidates[previous].rule == "bare_numeral"
+                or candidates[previous].family != heading.match.family and heading.index - previous > 1):
             heading.index_unit = previous
     absorbed = {h.index_unit for h in headings if h.index_unit is not None}
     headings = [h for h in headings if h.index not in absorbed]
@@ -512,12 +518,19 @@ def _heading_groups(units: list[Unit], headings: list[_Heading], candidates: dic
         heading.group = tuple(group)
 
 
+MAX_NOTES_BETWEEN = 8
+
+
 def _same_heading(unit: Unit, heading: HeadingMatch, options: DetectOptions) -> bool:
-    """Rule `duplicate_heading`: the heading given twice, an index line (`1. The Beginning`) right
-    before `Chapter 1: The Beginning`; both lines make one heading."""
+    """Rule `duplicate_heading`: the heading given twice, an index line (`1. The Beginning`, a
+    downloader's `\t1. The Beginning`, `## 1. The Beginning`) before `Chapter 1: The Beginning`, with
+    at most the chapter's opening notes between; both lines make one heading."""
     if not unit.single_line:
         return False
-    index = bare_numeral(unit.text.strip())
+    text = unit.text.strip()
+    index = bare_numeral(text) or match_heading(text, options)
+    if index is not None and index.rule == "markdown_heading" and index.number is None and index.title:
+        index = bare_numeral(index.title) or index
     if index is not None and index.number == heading.number and (index.title is None or heading.title is None
                                                                   or _squash(index.title) == _squash(heading.title)):
         return True
