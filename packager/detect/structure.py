@@ -438,7 +438,7 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
             if unit.single_line and looks_like_title_line(unit.text) and not frontmatter.dateline(unit.text) \
                     and not frontmatter.story_closer(unit.text) \
                     and not notes.match_note(unit.text) and not breaks.symbol_line(unit.raw[0]) \
-                    and after is not None and after.gap_before >= 1 and unit.gap_before >= 1 \
+                    and after is not None and after.gap_before >= 1 \
                     and (nxt + 1) not in candidates and "title_on_next_line" not in disabled:
                 heading.title_unit = nxt  # only when story follows: a lone short line is the chapter's text
     for heading in headings:
