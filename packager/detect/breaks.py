@@ -26,7 +26,8 @@ def symbol_line(line: str) -> bool:
     if set(compact) <= set(".\u2026"):
         return False  # an ellipsis alone is a character's silence, not a break
     if set(compact) <= _SYMBOLS:
-        return len(compact) >= 3 or compact in ("*", "#", "~", "\u2042")
+        return len(compact) >= 3 or compact in ("*", "#", "~", "\u2042") \
+            or len(compact) == 2 and set(compact) <= set("-\u2013\u2014~*")  # `—-` (web serials)
     if len(compact) < 3 or not _XO.match(compact):
         return False
     letters = [c for c in compact if c.isalpha()]

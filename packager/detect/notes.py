@@ -195,13 +195,18 @@ _LISTENING = re.compile(
 _URL_ONLY = re.compile(r"^[\s>*_\[(<-]*(?:https?://|www\.)\S+[\s)\]>*_-]*$", re.IGNORECASE)
 
 
+_LINKS_AND_CUES = re.compile(  # a link and its `(BGM: Title)` cue, joined into one paragraph
+    r"^(?:[\s>*_\[(<-]*(?:https?://\S+|\(?(?:bgm|ost|music|song)\s*[:\uff1a][^)]{0,80}\)?)[\s)\]>*_<-]*){2,}$",
+    re.IGNORECASE)
+
+
 def listening_link(text: str) -> NoteMatch | None:
     """Rule `listening_link`: music for the reader (`Recommended listening: <url>`, `(BGM: Title)`, a
     line that is only a link): the writer's aside, not the story."""
     text = text.strip()
     if len(text) > 200:
         return None
-    if _LISTENING.match(text) or _URL_ONLY.match(text):
+    if _LISTENING.match(text) or _URL_ONLY.match(text) or _LINKS_AND_CUES.match(text):
         return NoteMatch("listening_link", "other", 0.9, "music or a link for the reader")
     return None
 

@@ -54,12 +54,20 @@ def is_hard_wrapped(lines: list[str]) -> bool:
     return p90 <= 80 and statistics.median(lengths) >= 30 and sentence_ends < 0.5
 
 
-def _groups(lines: list[str]) -> list[list[int]]:
+def nbsp_lines_are_spacing(lines: list[str]) -> bool:
+    """Rule `nbsp_spacing`: where the text marks its breaks with symbols (`—-`, `* * *`), lines of
+    non-breaking spaces are spacing a web page left around them, not breaks of their own."""
+    from packager.detect.breaks import symbol_line
+
+    return any(line.strip() and not _NBSP_ONLY.match(line) and symbol_line(line) for line in lines)
+
+
+def _groups(lines: list[str], nbsp_spacing: bool = False) -> list[list[int]]:
     """Runs of non-blank line indexes (0-based)."""
     groups: list[list[int]] = []
     current: list[int] = []
     for index, line in enumerate(lines):
-        if is_blank(line):
+        if is_blank(line) or nbsp_spacing and not line.strip():
             if current:
                 groups.append(current)
                 current = []
@@ -78,7 +86,7 @@ def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = N
         wrapped = markdown or is_hard_wrapped(lines)
     units: list[Unit] = []
     previous_end = -1
-    for group in _groups(lines):
+    for group in _groups(lines, nbsp_lines_are_spacing(lines)):
         gap = group[0] - previous_end - 1
         previous_end = group[-1]
         if wrapped:

@@ -139,7 +139,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     ao3 = not gutenberg and frontmatter.ao3_export(lines) and "ao3_layout" not in options
     if ao3:
         # AO3 pads headings and notes with blank lines of its own: gaps are layout, never scene breaks
-        disabled = replace(options, disabled_rules=options.disabled_rules | {"blank_gap"})
+        disabled = replace(options, disabled_rules=options.disabled_rules | {"blank_gap", "note_fence"})
         start_index = _read_ao3_preface(units, reading, name)
         afterword = next((i for i in range(start_index, len(units)) if units[i].text.strip() == "Afterword"
                           and units[i].gap_before >= 2), None)
@@ -161,6 +161,8 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
         start_index = 0
         if not gutenberg and first_file:
             start_index = _read_opening(units, heading_of, reading, name, chapter_file)
+    if not ao3 and not gutenberg and "contents_list" not in disabled:
+        _contents_titles(units, heading_of, start_index)
     note_sections, subsections = _markdown_outline(units, heading_of, start_index, disabled) \
         if source.markdown else ({}, set())
     headings = _resolve_headings(units, heading_of, start_index, disabled)
@@ -211,6 +213,54 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
             continue
         reading.chapters.append(_chapter(heading, body, units, usual_gap, name, disabled, part, layout))
     return reading
+
+
+_CONTENTS_LABEL = re.compile(r"^[#*_\s]*(?:table of contents|contents|index|chapters|目录|目錄|содержание|innehåll)"
+                             r"[*_:\s]*$", re.IGNORECASE)
+_ENTRY_NUMBER = re.compile(r"^\s*(?:\d{1,3}|[IVXLC]{1,7})[.):]\s+")
+MAX_CONTENTS_ENTRIES = 200
+
+
+def _contents_titles(units: list[Unit], heading_of: dict[int, HeadingMatch], start: int) -> None:
+    """Rule `contents_list`: a contents list at the top (after a `Contents` label, or a run of short
+    lines) whose entries stand again, alone on their lines, further down: those lines head the
+    chapters, even when they are bare titles (`The Crossing`), and the list is front matter."""
+    label = next((k for k in range(start, min(len(units), start + 40))
+                  if units[k].single_line and _CONTENTS_LABEL.match(units[k].text.strip())), None)
+    first = label + 1 if label is not None else start
+    entries: list[int] = []
+    k = first
+    while k < len(units) and len(entries) < MAX_CONTENTS_ENTRIES and units[k].single_line \
+            and len(units[k].text.strip()) <= 80 and (k == first or units[k].gap_before <= 1) \
+            and not units[k].text.strip().endswith((".", ",", ";", "!", "?", '"', "\u201d")):
+        entries.append(k)
+        k += 1
+    keys: dict[str, int] = {}
+    for entry in entries:
+        key = _squash(unwrap(_ENTRY_NUMBER.sub("", unwrap(units[entry].text))))
+        if key:
+            keys.setdefault(key, entry)
+    found: dict[int, int] = {}
+    for i in range(k, len(units)):
+        unit = units[i]
+        if not unit.single_line or len(unit.text.strip()) > 80:
+            continue
+        key = _squash(unwrap(_ENTRY_NUMBER.sub("", unwrap(unit.text))))
+        if i in heading_of and heading_of[i].title:  # `Chapter 1: The Bundle` names its entry too
+            key = _squash(heading_of[i].title) if _squash(heading_of[i].title) in keys else key
+        if key in keys and keys[key] not in found.values():
+            found[i] = keys[key]
+    in_order = list(found.values()) == sorted(found.values())
+    if len(found) < 2 or not in_order or (label is None and len(found) < 0.8 * len(entries)):
+        return
+    for i in found:
+        title = unwrap(_ENTRY_NUMBER.sub("", unwrap(units[i].text)))
+        heading_of.setdefault(i, HeadingMatch("chapter", None, None, title, "contents_list", "contents"))
+    for entry in ([label] if label is not None else []) + entries:
+        if entry in heading_of and heading_of[entry].rule == "bare_numeral":
+            del heading_of[entry]  # `1. The Bundle` in the list is an entry, not a numeral heading
+        heading_of.setdefault(entry, HeadingMatch("chapter", None, None, units[entry].text.strip(),
+                                                  "contents_list", "contents"))
 
 
 def _leading_notes(units: list[Unit]) -> int:
@@ -650,8 +700,34 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
             block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
         blocks.append(block)
     _drop_edge_breaks(blocks)
+    if "note_fence" not in disabled:
+        _fences_to_notes(blocks)
     _last_unit_of.clear()
     return blocks
+
+
+def _fences_to_notes(blocks: list[Block]) -> None:
+    """Rule `note_fence`: a break that fences a note off at a chapter's edge (`A/N: …` then `* * *`
+    then the story; the story, `* * *`, then the closing note) belongs to the note, not the story."""
+    kinds = [b.kind for b in blocks]
+    story = [k for k, kind in enumerate(kinds) if kind == "paragraph"]
+    if not story:
+        return
+    first, last = story[0], story[-1]
+    drop: set[int] = set()
+    k = first - 1  # the break just before the first paragraph, with only notes above it
+    if k >= 1 and kinds[k] == "scene_break" and kinds[k - 1] == "note" \
+            and all(kind in ("note", "heading", "scene_break") for kind in kinds[:k]):
+        note = blocks[k - 1]
+        note.lines = (note.lines[0], max(note.lines[1], blocks[k].lines[1]))
+        drop.add(k)
+    k = last + 1  # the break just after the last paragraph, with only notes below it
+    if k + 1 < len(blocks) and kinds[k] == "scene_break" and kinds[k + 1] == "note" \
+            and all(kind in ("note", "scene_break") for kind in kinds[k + 1:]):
+        note = blocks[k + 1]
+        note.lines = (min(note.lines[0], blocks[k].lines[0]), note.lines[1])
+        drop.add(k)
+    blocks[:] = [b for k, b in enumerate(blocks) if k not in drop]
 
 
 _last_unit_of: dict[int, int] = {}  # note block -> the unit it last took in, while a body is read
