@@ -130,6 +130,7 @@ class Book:
     back_matter: list[Block] = field(default_factory=list)
     endnotes: list[Endnote] = field(default_factory=list)
     stories: list[StoryHead] = field(default_factory=list)  # an anthology's stories, else empty
+    warnings: list[str] = field(default_factory=list)  # what reading the text found doubtful
 
     @property
     def parts(self) -> list[tuple[str | None, list[Chapter]]]:

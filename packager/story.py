@@ -77,7 +77,13 @@ def load_story(source: StorySource, overrides: dict[str, Any] | None = None,
     book = detect_book(files, detect_options)
     if not book.chapters:
         raise PackagerError("no story text found (only headers or notes)", source.path)
+    titled = bool(book.metadata.title) or any((layer or {}).get("title")
+                                               for layer in (defaults, sidecar.metadata, overrides))
+    warnings.extend(f"{source.path}: {warning}" for warning in book.warnings)
     _merge_metadata(book, source, defaults or {}, sidecar.metadata, overrides or {})
+    if not titled:
+        warnings.append(f"{source.path}: no title found in the text; using the file name "
+                        f"{book.metadata.title!r} (set `title` in a sidecar or use --title)")
     warnings.extend(clean_metadata(book.metadata, source))
     return Story(source, book, sidecar, warnings, detect_options)
 

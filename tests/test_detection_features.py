@@ -78,8 +78,9 @@ def test_a_formatting_legend_belongs_to_the_note_beside_it(tmp_path):
     text = ('Chapter 1\n\n"Speech"\n\n\'Thoughts\'\n\nHope you enjoy the new chapter, thanks for the reviews!\n\n\n'
             "The wind rose over the dunes.\n\nShe ran.\n\nHe followed.\n")
     data = inspect(write(tmp_path, text))
-    assert [blocks_at(data, line)[0]["rule"] for line in (3, 5, 7)] == \
-        ["formatting_legend", "formatting_legend", "edge_content"]
+    note = blocks_at(data, 3)[0]
+    assert note["kind"] == "note" and note["rule"] == "formatting_legend"
+    assert note["lines"] == [3, 7]  # legend and note: one note block
     assert kind_at(data, 10) == "paragraph"
 
 

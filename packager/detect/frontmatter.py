@@ -36,6 +36,12 @@ def gutenberg_bounds(lines: list[str]) -> tuple[int, int] | None:
     if end is None:
         end = next((i for i in range(len(lines) - 1, start, -1) if _GUTENBERG_END_LOOSE.match(lines[i])),
                    len(lines))
+    else:  # `End of the Project Gutenberg EBook of …` standing last above the marker is licence too
+        last = next((i for i in range(end - 1, start, -1) if lines[i].strip()), None)
+        for i in (last, last - 1 if last is not None else None):
+            if i is not None and i > start and _GUTENBERG_END_LOOSE.match(lines[i]):
+                end = i
+                break
     return start, end
 
 

@@ -135,7 +135,7 @@ def bare_numeral(line: str) -> HeadingMatch | None:
     title = _clean_title(match["title"])
     if title and (len(title) > 60 or title.endswith((".", ",", ";")) or "|" in title):
         return None
-    return HeadingMatch("chapter", None, number, title, "bare_numeral", "numeral")
+    return HeadingMatch("chapter", match["num"], number, title, "bare_numeral", "numeral")
 
 
 HEADING_RULES: dict[str, Callable[[str], HeadingMatch | None]] = {

@@ -75,8 +75,11 @@ def detect_book(files: list[SourceFile], options: DetectOptions = DetectOptions(
     chapters: list[Chapter] = []
     back: list[Block] = []
     meta: dict[str, str] = {}
+    standalone: list[str] = []
     for position, source in enumerate(files):
         reading = _read_file(source, options, chapter_file=folder, first_file=position == 0)
+        if folder and _reads_as_a_story(source, reading):
+            standalone.append(source.name or "")
         front.extend(reading.front if position == 0 else [])
         if position > 0 and reading.front:
             # text before the first heading of a later chapter file opens that file's chapter
@@ -103,7 +106,24 @@ def detect_book(files: list[SourceFile], options: DetectOptions = DetectOptions(
         date=meta.get("updated") or meta.get("published") or meta.get("release date"),
         subjects=[s.strip() for s in re.split(r"[,/]", meta.get("genre", "")) if s.strip()],
     )
-    return Book(metadata=metadata, chapters=chapters, front_matter=front, back_matter=back)
+    warnings = []
+    if len(standalone) >= 2:
+        warnings.append(f"{len(standalone)} of the folder's {len(files)} files read as stories of their own "
+                        f"({', '.join(standalone[:3])}{', …' if len(standalone) > 3 else ''}: a title and "
+                        "author, a downloader's header or a Chapter 1 each); they are bound as chapters of one "
+                        "book: add a collection.toml to build them as separate books")
+    return Book(metadata=metadata, chapters=chapters, front_matter=front, back_matter=back, warnings=warnings)
+
+
+def _reads_as_a_story(source: SourceFile, reading: _FileReading) -> bool:
+    """Rule `separate_stories`: a chapter file of a folder that opens like a whole story: a title and a
+    `by` line, a downloader's header, or its own `Chapter 1` after which more chapters follow."""
+    head = [line.strip() for line in source.lines[:40] if line.strip()][:12]
+    titled = len(head) >= 2 and frontmatter.title_line(head[0]) and not match_heading(head[0]) and (
+        frontmatter.by_line(head[1]) is not None or match_heading(head[1]) is not None)
+    header = sum(1 for line in head if frontmatter.downloader_field(line)) >= 3
+    numbers = [c.number for c in reading.chapters if c.number is not None]
+    return titled or header or (bool(numbers) and numbers[0] == 1)
 
 
 def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, first_file: bool) -> _FileReading:

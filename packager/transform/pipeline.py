@@ -7,6 +7,7 @@ from dataclasses import replace
 from packager.model import Block, Book
 from packager.transform.emphasis import parse_emphasis, strip_markup
 from packager.transform.notes import NotesMode, apply_notes_mode
+from packager.transform.titles import title_case
 from packager.transform.typography import smarten
 
 
@@ -32,9 +33,11 @@ def prepare_book(book: Book, notes: NotesMode = "keep", smart_typography: bool =
     book.endnotes = [replace(note, block=typeset(note.block)) for note in book.endnotes]
     for chapter in book.chapters:
         if chapter.title:
-            chapter.title = fix(strip_markup(chapter.title))
+            chapter.title = fix(title_case(strip_markup(chapter.title)))
+        if chapter.label:
+            chapter.label = title_case(chapter.label)
         if chapter.part:
-            chapter.part = fix(strip_markup(chapter.part))
+            chapter.part = fix(title_case(strip_markup(chapter.part)))
     meta = book.metadata
     book.metadata = replace(meta, title=fix(meta.title) if meta.title else meta.title)
     return book, removed
