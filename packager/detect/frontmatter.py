@@ -63,8 +63,9 @@ def language_code(name: str) -> str:
 
 
 def downloader_field(line: str) -> tuple[str, str] | None:
-    """A `Key: value` header line a downloader writes (`Rating: T`, `Story URL: …`)."""
-    match = _HEADER_FIELD.match(line.strip())
+    """A `Key: value` header line a downloader writes (`Rating: T`, `Story URL: …`, Markdown's
+    `**Rating:** T`)."""
+    match = _HEADER_FIELD.match(re.sub(r"^\*\*([^*:]{1,25}):\*\*", r"\1:", line.strip()))
     if match and match["key"].lower().strip() in DOWNLOADER_KEYS:
         return match["key"].strip(), match["value"].strip()
     return None
@@ -196,3 +197,8 @@ def posted_line(text: str) -> tuple[str, str] | None:
     chapter's title: the date and the author."""
     match = _POSTED.match(text.strip())
     return (match["date"], match["author"]) if match else None
+
+
+def downloader_end(line: str) -> bool:
+    """Rule `downloader_end`: FanFicFare's `End file.` closing its text export."""
+    return line.strip().rstrip(".").lower() == "end file"

@@ -10,7 +10,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from packager.detect.frontmatter import by_line
+from packager.detect.frontmatter import by_line, downloader_field
 
 MIN_WRAPPED_LINES = 6
 _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
@@ -159,6 +159,7 @@ def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[l
         line = lines[index]
         previous = lines[chunks[-1][-1]] if chunks else ""
         starts_block = not chunks or (markdown and bool(_MD_BLOCK_START.match(line))
+                                      or downloader_field(line) is not None
                                       or _is_by_after_short_line(previous, line)
                                       or not markdown and (_opens_own_block(line)
                                                            or in_note and _note_has_ended(previous)

@@ -143,6 +143,11 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
                                       reason="Project Gutenberg licence", text="\n".join(lines[end:])))
         body_lines = lines[start + 1:end]
         offset = start + 1
+    last = next((k for k in range(len(body_lines) - 1, -1, -1) if body_lines[k].strip()), None)
+    if last is not None and frontmatter.downloader_end(body_lines[last]):
+        reading.back.append(Block("metadata", (offset + last + 1, offset + last + 1), body_lines[last].strip(),
+                                  name, "downloader_end", reason="a downloader's end-of-file line"))
+        body_lines = body_lines[:last]
     yaml = frontmatter.yaml_front_matter(lines) if first_file and not gutenberg \
         and "yaml_front_matter" not in options else None
     if yaml:
@@ -521,7 +526,8 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
             previous -= 1
         if previous >= start and _same_heading(units[previous], heading.match, disabled) and (
                 previous not in candidates or candidates[previous].rule == "bare_numeral"
-                or candidates[previous].family != heading.match.family and heading.index - previous > 1):
+                or candidates[previous].family != heading.match.family
+                and (heading.index - previous > 1 or heading.match.rule == "markdown_heading")):
             heading.index_unit = previous
     absorbed = {h.index_unit for h in headings if h.index_unit is not None}
     headings = [h for h in headings if h.index not in absorbed]

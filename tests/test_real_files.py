@@ -1,0 +1,221 @@
+"""Reading the stories people actually have (issue 11): the realworld scores, and each shape the
+reader now understands, on real files from ../shared and on stories of our own."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, inspect_json, run_packager, shared
+
+FANFICFARE = ROOT / "tests" / "data" / "fanficfare"
+
+# The targets of issue 11 on ../shared/realworld, measured with the shared scorer.
+TARGETS = {"exact_count": 29, "boundary_f1": 0.98, "chapter_titles": 328, "note_recall": 0.90,
+           "note_precision": 0.95, "book_titles": 23}
+
+
+def write(tmp_path: Path, text: str, name: str = "story.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def chapters(data: dict) -> list[tuple]:
+    return [(c["number"], c["title"]) for c in data["chapters"]]
+
+
+def notes(data: dict) -> list[dict]:
+    return [b for b in data["front_matter"] + [b for c in data["chapters"] for b in c["blocks"]]
+            if b["kind"] == "note"]
+
+
+@pytest.mark.slow
+def test_the_realworld_scores_meet_the_targets():
+    packager = shutil.which("packager") or pytest.fail("the packager command is not installed")
+    result = subprocess.run([sys.executable, str(shared("tools", "score_inspect.py")), packager,
+                             str(shared("realworld", "labels.json")), str(shared("realworld"))],
+                            capture_output=True, text=True, timeout=1200)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["errors"] == 0 and figures["story_lines_lost"] == 0
+    assert figures["exact_count"] >= TARGETS["exact_count"]
+    assert figures["boundary_f1"] >= TARGETS["boundary_f1"]
+    assert int(figures["chapter_titles"].split("/")[0]) >= TARGETS["chapter_titles"]
+    assert figures["note_recall"] >= TARGETS["note_recall"]
+    assert figures["note_precision"] >= TARGETS["note_precision"]
+    assert int(figures["book_titles"].split("/")[0]) >= TARGETS["book_titles"]
+
+
+# --- AO3 downloads flattened to text ------------------------------------------------------------
+
+def test_an_ao3_export_has_the_chapters_its_stats_state_with_their_bare_titles():
+    data = inspect_json(shared("realworld", "ao3gpt2-make-you-need-me.txt"))
+    assert len(data["chapters"]) == 10  # `Chapters: 10/10`
+    assert [c["title"] for c in data["chapters"]][:3] == \
+        ["Little Lost Senator", "The Proposal", "Unstoppable Forces, Immovable Objects"]
+    assert (data["title"], data["author"]) == ("Make You Need Me", "the_many_splendored")
+
+
+def test_ao3s_section_labels_open_notes_and_the_afterword_is_not_story():
+    data = inspect_json(shared("realworld", "ao3gpt2-little-fall-of-rain.txt"))
+    first = data["chapters"][0]
+    assert [b["kind"] for b in first["blocks"][:2]] == ["heading", "note"]  # Chapter Notes + pointer
+    end_notes = [b for b in first["blocks"] if b["kind"] == "note" and b["lines"][0] == 70]
+    assert end_notes and end_notes[0]["lines"] == [70, 71]  # `Chapter End Notes` and its text: one note
+    assert all(c["lines"][1] < 187 for c in data["chapters"])  # `Afterword`: AO3's closing page
+
+
+def test_the_authors_own_heading_under_ao3s_titles_the_chapter():
+    data = inspect_json(shared("realworld", "ao3gpt2-stuck-with-you-24h.txt"))
+    assert chapters(data)[16] == (17, "Epilogue")  # `Chapter 17`, notes, `Chapter 17 (Epilogue)`
+    assert len(data["chapters"]) == 20
+
+
+def test_a_chapter_that_is_all_note_is_one_note():
+    data = inspect_json(shared("realworld", "ao3gpt2-stuck-with-you-24h.txt"))
+    eggs = next(c for c in data["chapters"] if c["title"] == "Easter Eggs")
+    assert [b["kind"] for b in eggs["blocks"]] == ["heading", "note"]
+
+
+# --- headings as pasted pages write them --------------------------------------------------------
+
+def test_markdown_headings_without_a_space_and_centred_are_chapters():
+    data = inspect_json(shared("realworld", "rentry-pmd-reunion.md"))
+    assert chapters(data) == [(1, "Dream"), (2, "Adventure"), (3, "Waves"), (4, "Reunion"), (5, "Returning Home")]
+    assert data["title"] == "Reunion"
+
+
+def test_the_story_title_and_by_line_repeated_above_every_chapter_are_its_heading():
+    data = inspect_json(shared("realworld", "beira-aci100-cop.md"))
+    assert len(data["chapters"]) == 39
+    assert chapters(data)[0] == (1, "Ruptured Realities")
+    assert (data["title"], data["author"]) == ("Harry Potter and the Conjoining of Paragons", "ACI100")
+    second = data["chapters"][1]
+    assert second["blocks"][0]["kind"] == "heading" and second["blocks"][0]["lines"][0] == 457
+
+
+def test_a_bold_endnote_runs_to_the_chapters_end_as_one_note():
+    data = inspect_json(shared("realworld", "beira-aci100-cop.md"))
+    last = data["chapters"][0]["blocks"][-1]
+    assert last["kind"] == "note" and last["lines"][0] == 431 and last["lines"][1] >= 455
+
+
+def test_the_shallowest_repeated_markdown_level_holds_the_chapters(tmp_path):
+    text = ("# The Long Year\n\n# Prologue\n\n## A Crown\n\nShe waited.\n\n## A Road\n\nHe walked.\n\n"
+            "# Spring\n\nRain came.\n\n# Summer\n\nThe sun.\n")
+    data = inspect_json(write(tmp_path, text, "year.md"))
+    assert [c["title"] for c in data["chapters"]] == ["Prologue", "Spring", "Summer"]
+
+
+def test_a_note_heading_opens_a_note_and_a_dated_heading_is_no_chapter(tmp_path):
+    text = ("---\ntitle: \"Prologue: The Beginning\"\nstory: Journeys\n---\n"
+            "#### Notes (on how bold is used)\n\nThis story is set up like a journal.\n\n"
+            "* **Bold words = anger**\n\n#### November 8, 2000 AD\n\nI found the book today.\n\n"
+            "#### April 4, 2001 AD\n\nIt is raining again.\n")
+    data = inspect_json(write(tmp_path, text, "journal.md"))
+    assert data["title"] == "Prologue: The Beginning"  # YAML front matter, pandoc's convention
+    assert len(data["chapters"]) == 1
+    assert [n["lines"] for n in notes(data)] == [[5, 9]]
+
+
+def test_a_contents_list_at_the_top_names_chapters_headed_by_bare_titles(tmp_path):
+    text = ("The Salt Road\n\nby Ada Quill\n\nContents\n\nThe Crossing\nThe Far Side\nWhat the River Took\n\n\n"
+            "The Crossing\n\nThe river was high that spring.\n\nShe waited on the bank.\n\n\n"
+            "The Far Side\n\nThe far side was quiet.\n\nNobody came.\n\n\n"
+            "What the River Took\n\nIn the morning the water had gone down.\n\nShe counted what was left.\n")
+    data = inspect_json(write(tmp_path, text))
+    assert [c["title"] for c in data["chapters"]] == ["The Crossing", "The Far Side", "What the River Took"]
+    assert all(b["kind"] == "metadata" for b in data["front_matter"])
+
+
+# --- FanFicFare exports (our own stories in its text and Markdown formats) ----------------------
+
+def test_a_fanficfare_text_export_reads_as_its_three_chapters():
+    data = inspect_json(FANFICFARE / "the-tidewater-letters.txt")
+    assert chapters(data) == [(1, "The Bundle"), (2, "Low Water"), (3, "What the Sea Kept")]
+    assert (data["title"], data["author"]) == ("The Tidewater Letters", "Wren Alder")
+    assert all(b["kind"] == "metadata" for b in data["front_matter"])  # header and contents list
+
+
+def test_fanficfares_index_line_a_note_and_the_authors_heading_are_one_chapter():
+    data = inspect_json(FANFICFARE / "the-tidewater-letters.txt")
+    first = data["chapters"][0]
+    assert first["blocks"][0]["lines"] == [37, 43]  # `\t1. The Bundle` … `Chapter 1 – The Bundle`
+    assert [b["kind"] for b in first["blocks"][1:3]] == ["note", "paragraph"]
+    assert first["blocks"][1]["lines"] == [39, 41]  # the note and the `* * *` fencing it off
+
+
+def test_a_note_of_several_paragraphs_is_one_note():
+    data = inspect_json(FANFICFARE / "the-tidewater-letters.txt")
+    last = data["chapters"][2]["blocks"][-1]
+    assert last["kind"] == "note" and last["lines"] == [87, 93]  # fence, A/N and its second paragraph
+
+
+def test_a_fanficfare_markdown_export_reads_as_its_two_chapters():
+    data = inspect_json(FANFICFARE / "the-tidewater-letters.md")
+    assert chapters(data) == [(1, "The Bundle"), (2, "Low Water")]
+    assert [n["lines"] for n in notes(data)] == [[15, 17], [27, 29], [41, 45]]
+
+
+def test_one_note_is_one_aside_in_the_epub(tmp_path):
+    run_packager("build", FANFICFARE / "the-tidewater-letters.txt", "--to", "epub", "--out-dir", tmp_path)
+    with zipfile.ZipFile(tmp_path / "the-tidewater-letters.epub") as epub:
+        pages = [epub.read(n).decode() for n in sorted(epub.namelist()) if n.endswith(".xhtml")]
+    closing = next(p for p in pages if "the end!" in p)
+    asides = re.findall(r'<section class="authors-note".*?</section>', closing, re.S)
+    assert len(asides) == 1 and asides[0].count("<p>") == 2
+
+
+def test_one_note_is_one_endnote(tmp_path):
+    run_packager("build", FANFICFARE / "the-tidewater-letters.txt", "--to", "epub", "--notes", "endnotes",
+                 "--out-dir", tmp_path)
+    with zipfile.ZipFile(tmp_path / "the-tidewater-letters.epub") as epub:
+        text = "".join(epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+    items = re.findall(r'<li class="endnote".*?</li>', text, re.S)
+    assert len(items) == 4  # four notes; the last of two paragraphs, with one link back
+    assert items[-1].count("<p>") == 2 and items[-1].count('role="doc-backlink"') == 1
+
+
+# --- metadata and the book around the text ------------------------------------------------------
+
+def test_the_gutenberg_closing_line_is_licence_not_story():
+    data = inspect_json(shared("corpus", "gutenberg", "a-christmas-carol.txt"))
+    assert data["chapters"][-1]["lines"][1] < 3878
+    assert data["back_matter"][0]["lines"][0] == 3878  # `End of the Project Gutenberg EBook of …`
+
+
+def test_capitals_are_set_in_title_case_in_the_book_and_kept_in_inspect(tmp_path):
+    text = "Chapter 1: What the Fog Keeps\n\nFog.\n\nCHAPTER II. THE ADVENTURE OF THE BLUE LAMP\n\nLight.\n"
+    story = write(tmp_path, text)
+    assert inspect_json(story)["chapters"][1]["title"] == "THE ADVENTURE OF THE BLUE LAMP"
+    run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "out", "--title", "Fog")
+    with zipfile.ZipFile(tmp_path / "out" / "fog.epub") as epub:
+        nav = epub.read(next(n for n in epub.namelist() if n.endswith("nav.xhtml"))).decode()
+    assert "The Adventure of the Blue Lamp" in nav and "Chapter II" in nav
+
+
+def test_sherlocks_numeral_adventures_keep_their_numerals():
+    data = inspect_json(shared("corpus", "gutenberg", "adventures-of-sherlock-holmes.txt"))
+    assert [c["label"] for c in data["chapters"]][5:8] == ["ADVENTURE VI", "VII", "VIII"]
+
+
+def test_a_folder_of_separate_stories_is_bound_with_a_warning(tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for path in sorted(shared("seeds").glob("0*.txt")):
+        shutil.copy(path, folder / path.name)
+    result = run_packager("build", folder, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert "read as stories of their own" in result.stderr
+
+
+def test_a_title_taken_from_the_file_name_is_warned_about(tmp_path):
+    result = run_packager("build", write(tmp_path, "She waited.\n\nHe came back.\n", "a25887fde3ef402d.txt"),
+                          "--to", "epub", "--out-dir", tmp_path / "out")
+    assert "no title found in the text; using the file name" in result.stderr
