@@ -138,7 +138,8 @@ def check_options(options: BuildOptions) -> None:
                             f"({', '.join(PDF_VARIANTS)})", usage=True)
     language = options.metadata.get("language")
     if language is not None and not is_language_code(language_code(language)):
-        raise PackagerError(f"--language: '{language}' is not a language code (en, fr, pt-BR, …)", usage=True)
+        raise PackagerError(f"--language: '{language}' is neither a language code nor a language's name "
+                             "(en, fr, pt-BR, Welsh, …)", usage=True)
     if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
         raise PackagerError("cover image not found", options.cover)
 

@@ -281,7 +281,8 @@ def _escape(text: str) -> str:
 
 def _tree(book: Book) -> Tree:
     meta = book.metadata
-    tree = Tree(f"[bold]{_escape(meta.title or '')}[/] by {_escape(', '.join(meta.authors))} [dim]({meta.language})[/]")
+    tree = Tree(f"[bold]{_escape(meta.title or '')}[/]{' by ' + _escape(', '.join(meta.authors)) if meta.authors else ''} "
+                f"[dim]({meta.language})[/]")
     if book.front_matter:
         front = tree.add("front matter")
         for block in book.front_matter:

@@ -35,7 +35,38 @@ def file_as(name: str) -> str:
     return f"{parts[-1]}, {' '.join(parts[:-1])}"
 
 
-def _metadata(eb: epub.EpubBook, book: Book, has_cover: bool) -> None:
+_MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
+                                       "september", "october", "november", "december"), 1)}
+_WORDED_DATE = re.compile(r"^(?:(?P<d1>\d{1,2})\s+)?(?P<month>[A-Za-z]+)\.?(?:\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?"
+                          r",?\s+(?P<year>\d{4})$")
+_SLASHED_DATE = re.compile(r"^(?P<year>\d{4})[/.](?P<month>\d{1,2})[/.](?P<day>\d{1,2})$")
+
+
+def w3c_date(text: str | None) -> str | None:
+    """A date as the OPF holds it (`2004-08-11`, `1998-06`, `2004`), from what stories and headers
+    write: `2004-08-11`, `2004/08/11`, `August 11, 2004`, `11 August 2004`, `June, 1998`; None when
+    it is none of these."""
+    text = (text or "").strip()
+    if _W3C_DATE.match(text):
+        return text
+    match = _SLASHED_DATE.match(text)
+    if match:
+        return f"{match['year']}-{int(match['month']):02d}-{int(match['day']):02d}"
+    match = _WORDED_DATE.match(text)
+    if match:
+        month = _MONTHS.get(match["month"].lower()) or next(
+            (n for name, n in _MONTHS.items() if len(match["month"]) >= 3 and name.startswith(match["month"].lower())),
+            None)
+        day = match["d1"] or match["d2"]
+        if month is not None:
+            return f"{match['year']}-{month:02d}" + (f"-{int(day):02d}" if day else "")
+    return None
+
+
+def _metadata(eb: epub.EpubBook, book: Book, has_cover: bool, modified: datetime, theme: Theme) -> None:
+    """What a library sorts and shows, and nothing made up: no "Unknown Author", no generated
+    description, no tool as the publisher; the date the text gives, else the day its files were last
+    changed (so a reader never stamps its own import time as the publication date)."""
     meta = book.metadata
     eb.set_identifier(meta.identifier or "")
     eb.set_title(meta.title or "")
@@ -45,17 +76,21 @@ def _metadata(eb: epub.EpubBook, book: Book, has_cover: bool) -> None:
         eb.add_metadata("DC", "creator", author, {"id": uid})
         eb.add_metadata(None, "meta", file_as(author), {"refines": f"#{uid}", "property": "file-as"})
         eb.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
-    description = meta.description or f"{meta.title} by {', '.join(meta.authors)}."
-    eb.add_metadata("DC", "description", description)
+    for k, translator in enumerate(meta.translators):
+        uid = f"translator{k + 1}"
+        eb.add_metadata("DC", "contributor", translator, {"id": uid})
+        eb.add_metadata(None, "meta", "trl", {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
+    if meta.description:
+        eb.add_metadata("DC", "description", meta.description)
     for subject in meta.subjects:
         eb.add_metadata("DC", "subject", subject)
-    eb.add_metadata("DC", "publisher", meta.publisher or "packager")
+    if meta.publisher:
+        eb.add_metadata("DC", "publisher", meta.publisher)
     if meta.source:
         eb.add_metadata("DC", "source", meta.source)
     if meta.rights:
         eb.add_metadata("DC", "rights", meta.rights)
-    if meta.date and _W3C_DATE.match(meta.date):
-        eb.add_metadata("DC", "date", meta.date)
+    eb.add_metadata("DC", "date", w3c_date(meta.date) or modified.strftime("%Y-%m-%d"))
     if meta.series:
         eb.add_metadata(None, "meta", meta.series, {"property": "belongs-to-collection", "id": "series"})
         eb.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
@@ -64,16 +99,33 @@ def _metadata(eb: epub.EpubBook, book: Book, has_cover: bool) -> None:
             position = f"{meta.series_index:g}"
             eb.add_metadata(None, "meta", position, {"refines": "#series", "property": "group-position"})
             eb.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": position})
-    # EPUB Accessibility 1.1
+    if theme.fonts:  # Apple Books sets its own font over embedded ones unless told otherwise
+        eb.add_prefix("ibooks", "http://vocabulary.itunes.apple.com/rdf/ibooks/vocabulary-extensions-1.0/")
+        eb.add_metadata(None, "meta", "true", {"property": "ibooks:specified-fonts"})
+    _accessibility(eb, has_cover, conforms=not theme.user_css)
+
+
+ACCESSIBILITY_CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+
+
+def _accessibility(eb: epub.EpubBook, has_cover: bool, conforms: bool) -> None:
+    """EPUB Accessibility 1.1. Every book packager writes meets WCAG 2 AA as the EPUB Accessibility
+    spec applies it (text with a language, headings and landmarks in reading order, a contents page,
+    alternative text, no hazards, the theme's contrast), checked by DAISY Ace; a user's stylesheet
+    could change colours or hide text, so a book with one makes no claim."""
     for mode in ["textual"] + (["visual"] if has_cover else []):
         eb.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
     eb.add_metadata(None, "meta", "textual", {"property": "schema:accessModeSufficient"})
-    for feature in ("structuralNavigation", "tableOfContents", "readingOrder", "alternativeText"):
+    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+    for feature in features + (["alternativeText"] if has_cover else []):
         eb.add_metadata(None, "meta", feature, {"property": "schema:accessibilityFeature"})
     eb.add_metadata(None, "meta", "none", {"property": "schema:accessibilityHazard"})
-    eb.add_metadata(None, "meta", "A reflowable text with a navigable table of contents; every chapter "
-                    "is a heading in reading order, and the cover image has a text alternative.",
-                    {"property": "schema:accessibilitySummary"})
+    summary = "A reflowable text with a navigable table of contents; every chapter is a heading in reading order"
+    summary += ", and the cover image has a text alternative." if has_cover else "."
+    eb.add_metadata(None, "meta", summary, {"property": "schema:accessibilitySummary"})
+    if conforms:
+        eb.add_metadata(None, "meta", ACCESSIBILITY_CONFORMANCE, {"property": "dcterms:conformsTo"})
+        eb.add_metadata(None, "meta", "packager", {"property": "a11y:certifiedBy"})
 
 
 def _html(uid: str, file_name: str, title: str, lang: str, body: str, css: epub.EpubItem) -> epub.EpubHtml:
@@ -89,7 +141,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     meta = book.metadata
     lang = meta.language
     eb = epub.EpubBook()
-    _metadata(eb, book, cover is not None)
+    _metadata(eb, book, cover is not None, modified, theme)
     for font in theme.fonts:  # the theme's book face travels with the book
         eb.add_item(epub.EpubItem(uid=f"font-{font.path.stem}", file_name=f"fonts/{font.path.name}",
                                   media_type=font.media_type, content=font.path.read_bytes()))
@@ -163,7 +215,8 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
         "landmark_title": "Landmarks",
         "compresslevel": 0,  # the normalising pass compresses once
     })
-    return _normalised_zip(buffer.getvalue(), lang)
+    depth = 2 if any(entry.children for entry in outline) else 1
+    return _normalised_zip(buffer.getvalue(), lang, depth)
 
 
 def _toc_item(entry: Entry):
@@ -172,9 +225,10 @@ def _toc_item(entry: Entry):
     return epub.Link(entry.file, entry.title, entry.anchor)
 
 
-def _normalised_zip(data: bytes, lang: str) -> bytes:
+def _normalised_zip(data: bytes, lang: str, depth: int) -> bytes:
     """Rewrite the archive reproducibly: `mimetype` first and stored, fixed times and permissions,
-    entries in a fixed order; add `xml:lang` to the package element ebooklib leaves without it."""
+    entries in a fixed order; add `xml:lang` to the package element ebooklib leaves without it, the
+    NCX's real depth (ebooklib writes 0), and a contents page a reader can show (see `_readable_nav`)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     names = source.namelist()
     order = ["mimetype"] + sorted(n for n in names if n != "mimetype")
@@ -184,6 +238,11 @@ def _normalised_zip(data: bytes, lang: str) -> bytes:
             content = source.read(name)
             if name.endswith(".opf"):
                 content = _with_package_lang(content, lang)
+            elif name.endswith(".ncx"):
+                content = re.sub(rb'<meta content="0" name="dtb:depth"/>',
+                                 b'<meta content="%d" name="dtb:depth"/>' % depth, content, count=1)
+            elif name.endswith("/nav.xhtml"):
+                content = _readable_nav(content)
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.create_system = 3
@@ -193,6 +252,22 @@ def _normalised_zip(data: bytes, lang: str) -> bytes:
                 info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, content)
     return out.getvalue()
+
+
+def _readable_nav(nav: bytes) -> bytes:
+    """The nav document is the book's contents page, in the reading order: headed "Contents" (ebooklib
+    heads it with the book's title), its landmarks list `hidden` (it is for the reading system's
+    menus, not a page to read)."""
+    from lxml import etree
+
+    root = etree.fromstring(nav)
+    ns = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    for heading in root.xpath("//x:nav[@epub:type='toc']/x:h2", namespaces=ns):
+        heading.text = "Contents"
+        heading.set("class", "contents-heading")
+    for landmarks in root.xpath("//x:nav[@epub:type='landmarks']", namespaces=ns):
+        landmarks.set("hidden", "hidden")
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
 
 
 def _with_package_lang(opf: bytes, lang: str) -> bytes:

@@ -1,0 +1,174 @@
+"""EPUBs every reader shows right, and metadata a library can sort (issue 14; issue 11's metadata):
+languages from a registry, no made-up author, description, publisher or date, Gutenberg's own facts,
+the NCX's real depth, accessibility conformance, a contents page a reader shows, the cover fitted to
+the screen, ornaments in the markup, hyphenation, subset fonts, and Kobo's kepub."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import run_packager, shared
+from test_epub import NS, epubcheck_messages, opf
+
+from packager.detect.frontmatter import language_code
+
+OPS_TYPE = "{http://www.idpf.org/2007/ops}type"
+
+
+def read(book: Path, name: str) -> etree._Element:
+    with zipfile.ZipFile(book) as archive:
+        return etree.fromstring(archive.read(name))
+
+
+def properties(book: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for meta in opf(book).find("opf:metadata", NS).findall("opf:meta", NS):
+        if meta.get("property") and not meta.get("refines"):
+            found.setdefault(meta.get("property"), []).append(meta.text)
+    return found
+
+
+def story(folder: Path, text: str, sidecar: str | None = None, name: str = "tale") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    if sidecar is not None:
+        (folder / f"{name}.toml").write_text(sidecar, encoding="utf-8")
+    return path
+
+
+AUTHORLESS = "The Quiet Harbour\n\nChapter 1\n\nThe boats came in at dusk.\n\nChapter 2\n\nThe tide went out.\n"
+
+
+# --- languages: a maintained registry, no guessing ---------------------------------------------------
+
+@pytest.mark.parametrize("name, code", [("Esperanto", "eo"), ("Welsh", "cy"), ("Deutsch", "de"),
+                                        ("English", "en"), ("español", "es"), ("EN", "en"), ("pt-br", "pt-BR")])
+def test_a_language_name_or_tag_becomes_the_registry_code(name, code):
+    assert language_code(name) == code  # the autouse guard fails this test if the registry goes online
+
+
+@pytest.mark.parametrize("name", ["klingonish", "Englishxyz", "xx"])
+def test_a_name_the_registry_does_not_know_is_not_cut_to_two_letters(name):
+    assert language_code(name) == name
+
+
+def test_a_sidecar_language_name_gives_its_code(tmp_path):
+    source = story(tmp_path, AUTHORLESS, 'language = "Esperanto"\n')
+    run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert opf(tmp_path / "out" / "the-quiet-harbour.epub").findtext(".//dc:language", namespaces=NS) == "eo"
+
+
+def test_an_unknown_sidecar_language_is_a_warning_and_english(tmp_path):
+    source = story(tmp_path, AUTHORLESS, 'language = "klingonish"\n')
+    result = run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert "language 'klingonish' is neither a language code nor a language's name" in result.stderr
+    assert opf(tmp_path / "out" / "the-quiet-harbour.epub").findtext(".//dc:language", namespaces=NS) == "en"
+
+
+def test_a_language_name_on_the_command_line_gives_its_code(tmp_path):
+    source = story(tmp_path, AUTHORLESS)
+    run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out", "--language", "Welsh")
+    assert opf(tmp_path / "out" / "the-quiet-harbour.epub").findtext(".//dc:language", namespaces=NS) == "cy"
+
+
+def test_an_unknown_language_on_the_command_line_is_a_usage_error(tmp_path):
+    source = story(tmp_path, AUTHORLESS)
+    result = run_packager("build", source, "--out-dir", tmp_path / "out", "--language", "klingonish", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --language: 'klingonish' is neither a language code nor a language's name (en, fr, pt-BR, Welsh, …)"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --- metadata a library can sort ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def authorless(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("authorless")
+    source = story(folder, AUTHORLESS)
+    run_packager("build", source, "--out-dir", folder / "out", "--jobs", "1")
+    return folder / "out"
+
+
+def test_a_book_without_an_author_has_no_creator_and_no_made_up_description_or_publisher(authorless):
+    meta = opf(authorless / "the-quiet-harbour.epub").find("opf:metadata", NS)
+    assert meta.findall("dc:creator", NS) == []
+    assert meta.findall("dc:description", NS) == []
+    assert meta.findall("dc:publisher", NS) == []
+
+
+def test_a_book_without_an_author_has_no_author_line_on_its_title_page_or_cover(authorless):
+    book = authorless / "the-quiet-harbour.epub"
+    title_page = read(book, "EPUB/titlepage.xhtml")
+    assert title_page.findall(".//x:p[@class='book-author']", NS) == []
+    assert read(book, "EPUB/cover.xhtml").find(".//x:img", NS).get("alt") == "Cover of The Quiet Harbour"
+    with zipfile.ZipFile(book) as archive:
+        assert not [n for n in archive.namelist() if b"Unknown Author" in archive.read(n)]
+
+
+def test_a_book_without_an_author_prints_none_in_its_pdf(authorless):
+    import subprocess
+    text = subprocess.run(["pdftotext", str(authorless / "the-quiet-harbour.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "the quiet harbour" in text.lower() and "unknown" not in text.lower()  # the title is in small caps
+
+
+def test_a_book_without_a_date_is_dated_by_its_files_never_left_to_the_reader(tmp_path, monkeypatch):
+    source = story(tmp_path, AUTHORLESS)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14, the build's date of the sources
+    run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert opf(tmp_path / "out" / "the-quiet-harbour.epub").findtext(".//dc:date", namespaces=NS) == "2023-11-14"
+
+
+def test_gutenberg_release_date_ebook_number_and_translator_are_kept(tmp_path):
+    run_packager("build", shared("corpus", "gutenberg", "war-and-peace.txt"), "--to", "epub", "--out-dir", tmp_path)
+    book = tmp_path / "war-and-peace.epub"
+    meta = opf(book).find("opf:metadata", NS)
+    assert meta.findtext("dc:date", namespaces=NS) == "2009-01-10"  # "Posting Date: January 10, 2009 [EBook #2600]"
+    assert meta.findtext("dc:source", namespaces=NS) == "https://www.gutenberg.org/ebooks/2600"
+    translator = meta.find("dc:contributor", NS)
+    assert translator.text == "Louise and Aylmer Maude"
+    roles = {m.text for m in meta.findall("opf:meta", NS) if m.get("refines") == f"#{translator.get('id')}"}
+    assert roles == {"trl"}
+    title_page = read(book, "EPUB/titlepage.xhtml")
+    assert title_page.findtext(".//x:p[@class='book-translator']", namespaces=NS) == \
+        "Translated by Louise and Aylmer Maude"
+
+
+def test_gutenberg_first_release_date_wins_over_its_posting_date(built_pride_and_prejudice):
+    assert opf(built_pride_and_prejudice).findtext(".//dc:date", namespaces=NS) == "1998-06"  # "June, 1998"
+
+
+@pytest.fixture(scope="module")
+def built_pride_and_prejudice(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pride")
+    run_packager("build", shared("corpus", "gutenberg", "pride-and-prejudice.txt"), "--to", "epub", "--out-dir", out)
+    return out / "pride-and-prejudice.epub"
+
+
+def test_the_ncx_depth_is_the_contents_depth(tmp_path, built_pride_and_prejudice):
+    def depth(book: Path) -> str:
+        return read(book, "EPUB/toc.ncx").find(".//ncx:meta[@name='dtb:depth']", NS).get("content")
+
+    assert depth(built_pride_and_prejudice) == "1"
+    run_packager("build", shared("corpus", "gutenberg", "war-and-peace.txt"), "--to", "epub", "--out-dir", tmp_path)
+    assert depth(tmp_path / "war-and-peace.epub") == "2"  # books, then their chapters
+
+
+def test_a_book_claims_epub_accessibility_conformance_with_its_certifier(built_pride_and_prejudice):
+    found = properties(built_pride_and_prejudice)
+    assert found["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.2 Level AA"]
+    assert found["a11y:certifiedBy"] == ["packager"]
+
+
+def test_a_book_with_a_users_stylesheet_makes_no_conformance_claim(tmp_path):
+    source = story(tmp_path, AUTHORLESS)
+    (tmp_path / "mine.css").write_text("p { color: #ccc; }\n", encoding="utf-8")
+    run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out", "--style", tmp_path / "mine.css")
+    found = properties(tmp_path / "out" / "the-quiet-harbour.epub")
+    assert "dcterms:conformsTo" not in found and "schema:accessibilitySummary" in found
