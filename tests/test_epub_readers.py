@@ -106,7 +106,8 @@ def test_a_book_without_an_author_has_no_author_line_on_its_title_page_or_cover(
     book = authorless / "the-quiet-harbour.epub"
     title_page = read(book, "EPUB/titlepage.xhtml")
     assert title_page.findall(".//x:p[@class='book-author']", NS) == []
-    assert read(book, "EPUB/cover.xhtml").find(".//x:img", NS).get("alt") == "Cover of The Quiet Harbour"
+    cover = read(book, "EPUB/cover.xhtml").find(".//{http://www.w3.org/2000/svg}svg")
+    assert cover.get("aria-label") == cover.findtext("{http://www.w3.org/2000/svg}title") == "Cover of The Quiet Harbour"
     with zipfile.ZipFile(book) as archive:
         assert not [n for n in archive.namelist() if b"Unknown Author" in archive.read(n)]
 
@@ -172,3 +173,73 @@ def test_a_book_with_a_users_stylesheet_makes_no_conformance_claim(tmp_path):
     run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out", "--style", tmp_path / "mine.css")
     found = properties(tmp_path / "out" / "the-quiet-harbour.epub")
     assert "dcterms:conformsTo" not in found and "schema:accessibilitySummary" in found
+
+
+# --- what every reader shows ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("samples")
+    run_packager("build", Path(__file__).resolve().parents[1] / "stories", "--to", "epub", "--out-dir", out,
+                 "--jobs", "1")
+    return out
+
+
+def test_the_cover_is_a_picture_scaled_to_the_screen_without_distortion(samples):
+    book = samples / "the-night-ferry.epub"
+    page = read(book, "EPUB/cover.xhtml")
+    svg = page.find(".//{http://www.w3.org/2000/svg}svg")
+    image = svg.find("{http://www.w3.org/2000/svg}image")
+    assert (svg.get("width"), svg.get("height"), svg.get("preserveAspectRatio")) == ("100%", "100%", "xMidYMid meet")
+    assert svg.get("viewBox") == f"0 0 {image.get('width')} {image.get('height')}" == "0 0 1600 2560"
+    assert svg.get("role") == "img" and svg.get("aria-label") == "Cover of The Night Ferry by Ottoline Marsh"
+    items = {i.get("href"): i for i in opf(book).find("opf:manifest", NS)}
+    assert items["cover.xhtml"].get("properties") == "svg"
+    with zipfile.ZipFile(book) as archive:
+        css = archive.read("EPUB/styles/cover.css").decode()
+    assert "height: 100%" in css.split("html, body {")[1].split("}")[0]  # the page is the screen's height
+
+
+def test_the_contents_page_is_headed_contents_and_its_landmarks_are_hidden(samples):
+    nav = read(samples / "the-lighthouse-keeper.epub", "EPUB/nav.xhtml")
+    assert nav.findtext(".//x:nav[@epub:type='toc']/x:h2", namespaces=NS) == "Contents"
+    assert nav.find(".//x:nav[@epub:type='landmarks']", NS).get("hidden") == "hidden"
+
+
+def test_a_scene_break_is_an_ornament_in_the_text_with_a_name_for_screen_readers(samples):
+    chapter = read(samples / "the-night-ferry.epub", "EPUB/chapter-001.xhtml")
+    breaks = chapter.findall(".//x:p[@class='scene-break']", NS)
+    assert breaks and all(b.text == "\u2042" for b in breaks)  # the classic theme's asterism
+    assert all((b.get("role"), b.get("aria-label")) == ("separator", "Scene break") for b in breaks)
+    assert chapter.findall(".//x:hr", NS) == []
+
+
+def test_each_theme_sets_its_own_ornament_and_rule_gives_a_plain_rule(tmp_path):
+    source = shared("seeds", "004_01959ef59ffa0e27.txt")
+    run_packager("build", source, "--to", "epub", "--style", "garamond", "--out-dir", tmp_path / "g")
+    run_packager("build", source, "--to", "epub", "--scene-break", "rule", "--out-dir", tmp_path / "r")
+
+    def chapters(folder: Path) -> str:
+        with zipfile.ZipFile(next(folder.glob("*.epub"))) as archive:
+            return "".join(archive.read(n).decode() for n in archive.namelist() if "chapter-" in n)
+
+    assert '<p class="scene-break" role="separator" aria-label="Scene break">\u2767</p>' in chapters(tmp_path / "g")
+    ruled = chapters(tmp_path / "r")
+    assert '<hr class="scene-break scene-break-rule"/>' in ruled and 'class="scene-break"' not in ruled
+
+
+def test_every_note_region_of_a_chapter_has_its_own_name(samples):
+    chapter = read(samples / "the-night-ferry.epub", "EPUB/chapter-001.xhtml")
+    names = [s.get("aria-label") for s in chapter.iterfind(".//x:section[@role='doc-notice']", NS)]
+    assert names == ["Author’s note", "Author’s note 2", "Author’s note 3", "Author’s note 4"]
+
+
+def test_justified_paragraphs_hyphenate_in_the_books_language(samples):
+    book = samples / "the-lighthouse-keeper.epub"
+    with zipfile.ZipFile(book) as archive:
+        css = archive.read("EPUB/styles/book.css").decode()
+    paragraph = css.split("\np {", 1)[1].split("}", 1)[0]
+    for declaration in ("text-align: justify", "hyphens: auto", "-webkit-hyphens: auto", "-epub-hyphens: auto"):
+        assert declaration in paragraph
+    page = read(book, "EPUB/chapter-001.xhtml")
+    assert page.get("lang") == page.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"

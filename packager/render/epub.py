@@ -19,7 +19,7 @@ from datetime import datetime
 from ebooklib import epub
 
 from packager.model import Book
-from packager.render.assets import Theme, environment
+from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 
@@ -156,8 +156,12 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     if cover is not None:
         image_name = f"images/cover.{cover.extension}"
         eb.set_cover(image_name, cover.data, create_page=False)
-        page = _html("cover", "cover.xhtml", "Cover", lang,
-                     env.get_template("cover.xhtml.j2").render(src=image_name, meta=meta), css)
+        cover_css = epub.EpubItem(uid="cover-style", file_name="styles/cover.css", media_type="text/css",
+                                  content=(styles_dir() / "cover.css").read_bytes())
+        eb.add_item(cover_css)
+        page = _html("cover", "cover.xhtml", "Cover", lang, env.get_template("cover.xhtml.j2").render(
+            src=image_name, meta=meta, width=cover.width, height=cover.height), cover_css)
+        page.properties.append("svg")
         eb.add_item(page)
         spine.append(page)
         guide.append({"type": "cover", "href": "cover.xhtml", "title": "Cover"})
@@ -179,20 +183,23 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     for entry in sequence:
         if entry.kind == "front":
             body = env.get_template("front.xhtml.j2").render(blocks=front_blocks(book), heading=entry.title,
-                                                              anchor=entry.anchor, partition="frontmatter")
+                                                              anchor=entry.anchor, partition="frontmatter",
+                                                              ornament=theme.ornament)
         elif entry.kind == "back":
             body = env.get_template("front.xhtml.j2").render(blocks=book.back_matter, heading=entry.title,
-                                                              anchor=entry.anchor, partition="backmatter")
+                                                              anchor=entry.anchor, partition="backmatter",
+                                                              ornament=theme.ornament)
         elif entry.kind == "part":
             body = env.get_template("part.xhtml.j2").render(anchor=entry.anchor, title=entry.title)
         elif entry.kind == "story":
             head = book.stories[entry.index]
             body = env.get_template("story.xhtml.j2").render(head=head, blocks=story_front_blocks(head),
-                                                              anchor=entry.anchor, notes_href="endnotes.xhtml")
+                                                              anchor=entry.anchor, notes_href="endnotes.xhtml",
+                                                              ornament=theme.ornament)
         elif entry.kind == "chapter":
             body = env.get_template("chapter.xhtml.j2").render(
                 chapter=entry.chapter, anchor=entry.anchor, fallback=entry.title,
-                notes_href="endnotes.xhtml", running_title=entry.title)
+                notes_href="endnotes.xhtml", running_title=entry.title, ornament=theme.ornament)
         else:
             body = env.get_template("endnotes.xhtml.j2").render(book=book, chapter_hrefs=backlinks,
                                                                   chapter_names=chapter_names)
@@ -243,6 +250,9 @@ def _normalised_zip(data: bytes, lang: str, depth: int) -> bytes:
                                  b'<meta content="%d" name="dtb:depth"/>' % depth, content, count=1)
             elif name.endswith("/nav.xhtml"):
                 content = _readable_nav(content)
+            elif name.endswith("/cover.xhtml"):  # ebooklib's HTML parser lowercases SVG attribute names
+                content = content.replace(b" viewbox=", b" viewBox=").replace(
+                    b" preserveaspectratio=", b" preserveAspectRatio=")
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.create_system = 3
