@@ -243,3 +243,74 @@ def test_justified_paragraphs_hyphenate_in_the_books_language(samples):
         assert declaration in paragraph
     page = read(book, "EPUB/chapter-001.xhtml")
     assert page.get("lang") == page.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
+# --- fonts: the faces the text uses, subset to what it shows --------------------------------------------
+
+LIGHTHOUSE = Path(__file__).resolve().parents[1] / "stories" / "the-lighthouse-keeper.txt"  # has **bold**
+
+
+@pytest.fixture(scope="module")
+def garamond(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("garamond")
+    run_packager("build", LIGHTHOUSE, shared("seeds", "002_70d5451547c23a5a.txt"), "--style", "garamond",
+                 "--to", "epub", "--out-dir", out, "--jobs", "1")
+    return out
+
+
+def embedded(book: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(book) as archive:
+        return {n.rsplit("/", 1)[1]: archive.read(n) for n in archive.namelist() if n.startswith("EPUB/fonts/")}
+
+
+def book_text(book: Path) -> str:
+    with zipfile.ZipFile(book) as archive:
+        return "".join("".join(read(book, n).itertext()) for n in archive.namelist()
+                       if n.endswith(".xhtml") and n != "EPUB/cover.xhtml")
+
+
+def test_a_book_with_bold_embeds_the_bold_face_and_one_without_does_not(garamond):
+    assert set(embedded(garamond / "the-lighthouse-keeper.epub")) == {
+        "EBGaramond12-Regular.otf", "EBGaramond12-Italic.otf", "EBGaramond12-Bold.otf"}
+    assert set(embedded(garamond / "walk-with-me.epub")) == {"EBGaramond12-Regular.otf", "EBGaramond12-Italic.otf"}
+    with zipfile.ZipFile(garamond / "the-lighthouse-keeper.epub") as archive:
+        css = archive.read("EPUB/styles/book.css").decode()
+    assert 'font-weight: bold;\n  src: url("../fonts/EBGaramond12-Bold.otf")' in css
+
+
+def test_embedded_fonts_are_subset_yet_draw_every_character_of_the_book(garamond):
+    from fontTools.ttLib import TTFont
+    import io
+
+    book = garamond / "the-lighthouse-keeper.epub"
+    fonts = embedded(book)
+    whole = sum(Path("/usr/share/fonts/opentype/ebgaramond", name).stat().st_size for name in fonts)
+    assert sum(map(len, fonts.values())) < whole / 4  # 163 KB of 765 KB
+    text = {c for c in book_text(book) if not c.isspace()}
+    for name in ("EBGaramond12-Regular.otf", "EBGaramond12-Italic.otf"):
+        cmap = TTFont(io.BytesIO(fonts[name])).getBestCmap()
+        whole_cmap = TTFont(Path("/usr/share/fonts/opentype/ebgaramond", name)).getBestCmap()
+        assert {c for c in text if ord(c) in whole_cmap and ord(c) not in cmap} == set(), name
+        assert len(cmap) < 300 < len(whole_cmap), name
+
+
+def test_the_small_caps_survive_the_subset(garamond):
+    from fontTools.ttLib import TTFont
+    import io
+
+    font = TTFont(io.BytesIO(embedded(garamond / "the-lighthouse-keeper.epub")["EBGaramond12-Regular.otf"]))
+    assert "smcp" in {record.FeatureTag for record in font["GSUB"].table.FeatureList.FeatureRecord}
+
+
+def test_apple_books_is_told_to_use_the_embedded_fonts(garamond, samples):
+    root = opf(garamond / "the-lighthouse-keeper.epub")
+    assert "ibooks: http://vocabulary.itunes.apple.com/rdf/ibooks/vocabulary-extensions-1.0/" in root.get("prefix")
+    assert properties(garamond / "the-lighthouse-keeper.epub")["ibooks:specified-fonts"] == ["true"]
+    assert "ibooks:specified-fonts" not in properties(samples / "the-lighthouse-keeper.epub")  # no fonts embedded
+
+
+def test_a_garamond_book_with_subset_fonts_rebuilds_byte_identical_and_passes_epubcheck(garamond, tmp_path):
+    run_packager("build", LIGHTHOUSE, "--style", "garamond", "--to", "epub", "--out-dir", tmp_path)
+    again = tmp_path / "the-lighthouse-keeper.epub"
+    assert again.read_bytes() == (garamond / "the-lighthouse-keeper.epub").read_bytes()
+    assert epubcheck_messages(again) == []

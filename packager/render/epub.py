@@ -11,15 +11,17 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 from ebooklib import epub
 
 from packager.model import Book
-from packager.render.assets import Theme, environment, styles_dir
+from packager.render.assets import FontFile, Theme, environment, styles_dir
 from packager.render.cover import CoverImage
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 
@@ -142,15 +144,10 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     lang = meta.language
     eb = epub.EpubBook()
     _metadata(eb, book, cover is not None, modified, theme)
-    for font in theme.fonts:  # the theme's book face travels with the book
-        eb.add_item(epub.EpubItem(uid=f"font-{font.path.stem}", file_name=f"fonts/{font.path.name}",
-                                  media_type=font.media_type, content=font.path.read_bytes()))
-    font_faces = env.get_template("font-face.css.j2").render(fonts=theme.fonts) if theme.fonts else ""
-    css_text = font_faces + theme.epub_css + \
-        ("\n/* the user's stylesheet */\n" + theme.user_css_epub if theme.user_css else "")
-    css = epub.EpubItem(uid="style", file_name="styles/book.css", media_type="text/css",
-                        content=css_text.encode("utf-8"))
+    css = epub.EpubItem(uid="style", file_name="styles/book.css", media_type="text/css")  # content below
     eb.add_item(css)
+    documents: list[str] = [meta.title or "", "Contents"]  # what the book shows, for the fonts' subsets
+    embedded: list[FontFile] = []
     spine: list = []
     guide: list[dict[str, str]] = []
     if cover is not None:
@@ -168,6 +165,7 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     title_page = _html("titlepage", "titlepage.xhtml", meta.title or "Title page", lang,
                        env.get_template("titlepage.xhtml.j2").render(meta=meta), css)
     eb.add_item(title_page)
+    documents.append(title_page.content)
     spine.append(title_page)
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml")
     nav.add_item(css)
@@ -206,9 +204,17 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
         item = _html(entry.anchor, entry.file, entry.title, lang, body, css)
         eb.add_item(item)
         spine.append(item)
+        documents += [body, entry.title]
     first_text = next((e for e in sequence if e.kind in ("chapter", "part", "story")), None)
     if first_text is not None:
         guide.append({"type": "text", "href": first_text.file, "title": "Start of the story"})
+    for font, data in embedded_fonts(theme.fonts, documents):
+        eb.add_item(epub.EpubItem(uid=f"font-{font.path.stem}", file_name=f"fonts/{font.path.name}",
+                                  media_type=font.media_type, content=data))
+        embedded.append(font)
+    font_faces = env.get_template("font-face.css.j2").render(fonts=embedded) if embedded else ""
+    css.content = (font_faces + theme.epub_css +
+                   ("\n/* the user's stylesheet */\n" + theme.user_css_epub if theme.user_css else "")).encode("utf-8")
     eb.toc = [_toc_item(entry) for entry in outline]
     eb.spine = spine
     eb.guide = guide
@@ -224,6 +230,46 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
     })
     depth = 2 if any(entry.children for entry in outline) else 1
     return _normalised_zip(buffer.getvalue(), lang, depth)
+
+
+_BOLD = re.compile(r"<(?:strong|b)\b")  # headings are set in the regular weight
+_TAG = re.compile(r"<[^>]*>")
+# Characters a reader may draw that the text does not hold: its own hyphens when it hyphenates, list
+# numbers, and both cases of every letter (themes set labels in capitals or small caps).
+_ALWAYS = " \u00a0-\u2010\u00ad0123456789.,:;!?()[]'\"\u2018\u2019\u201c\u201d\u2026\u2013\u2014*"
+
+
+def embedded_fonts(fonts: list[FontFile], documents: list[str]) -> list[tuple[FontFile, bytes]]:
+    """The theme's font files as the book needs them: each face the text uses (the bold face only when
+    the text has bold), subset to the characters the book shows, with their OpenType features (small
+    caps, ligatures) kept. EB Garamond's two faces are about 400 KB whole, some 60 KB subset."""
+    markup = "".join(documents)
+    text = html.unescape(_TAG.sub(" ", markup)) + _ALWAYS
+    characters = set(text) | {c.upper() for c in text} | {c.lower() for c in text}
+    uses_bold = bool(_BOLD.search(markup))
+    return [(font, subset_font(font.path, characters)) for font in fonts
+            if uses_bold or font.weight not in ("bold", "700", "800", "900")]
+
+
+def subset_font(path: Path, characters: set[str]) -> bytes:
+    """A font file with only the glyphs for `characters` (and the glyphs the features a reader applies
+    reach from them: ligatures, kerning, small caps);
+    the same input always gives the same bytes (the file's own timestamp is kept)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = [*options.layout_features, "smcp", "c2sc"]  # the defaults and small caps
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    font = TTFont(str(path), recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes={ord(c) for c in characters})
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 def _toc_item(entry: Entry):
