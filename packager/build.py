@@ -29,7 +29,8 @@ from packager.transform.notes import NOTES_MODES
 from packager.transform.pipeline import prepare_book
 from packager.transform.typography import smarten
 
-FORMATS = ("epub", "pdf")
+FORMATS = ("epub", "pdf")  # what a build makes unless told otherwise
+KNOWN_FORMATS = (*FORMATS, "kepub")  # kepub: the EPUB with Kobo's markup, `<slug>.kepub.epub`
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b")
 _REMOTE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 
@@ -278,9 +279,14 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
     rendered: dict[str, bytes] = {}
     refused: list[str] = []
     warnings: list[str] = []
-    if "epub" in options.formats:
+    if "epub" in options.formats or "kepub" in options.formats:
         from packager.render.epub import build_epub
-        rendered["epub"] = build_epub(book, theme, cover, modified)
+        epub = build_epub(book, theme, cover, modified)
+        if "epub" in options.formats:
+            rendered["epub"] = epub
+        if "kepub" in options.formats:
+            from packager.render.kepub import kepub_from_epub
+            rendered["kepub.epub"] = kepub_from_epub(epub)
         if theme.user_css_references:
             warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "
                             f"left out of the EPUB, which holds only the book's own files")

@@ -314,3 +314,63 @@ def test_a_garamond_book_with_subset_fonts_rebuilds_byte_identical_and_passes_ep
     again = tmp_path / "the-lighthouse-keeper.epub"
     assert again.read_bytes() == (garamond / "the-lighthouse-keeper.epub").read_bytes()
     assert epubcheck_messages(again) == []
+
+
+# --- Kobo: kepub ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kepubs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("kepub")
+    run_packager("build", Path(__file__).resolve().parents[1] / "stories", "--to", "epub,kepub", "--out-dir", out,
+                 "--jobs", "1")
+    return out
+
+
+def test_kepub_is_written_beside_the_epub_and_passes_epubcheck(kepubs):
+    books = sorted(p.name for p in kepubs.glob("*.kepub.epub"))
+    assert books == ["a-small-kindness.kepub.epub", "harbour-tales.kepub.epub", "salt-and-starlight.kepub.epub",
+                     "the-lighthouse-keeper.kepub.epub", "the-night-ferry.kepub.epub"]
+    assert {name: epubcheck_messages(kepubs / name) for name in books} == {name: [] for name in books}
+
+
+def test_kepub_wraps_each_body_in_kobos_columns_and_sets_every_sentence_in_a_kobo_span(kepubs):
+    page = read(kepubs / "the-night-ferry.kepub.epub", "EPUB/chapter-001.xhtml")
+    body = page.find("x:body", NS)
+    assert [(e.tag.split("}")[1], e.get("id")) for e in body.iter() if e.get("id", "").startswith("book-")] == [
+        ("div", "book-columns"), ("div", "book-inner")]
+    assert body[0].get("id") == "book-columns" and len(body) == 1
+    opening = page.find(".//x:p[@class='opening']", NS)
+    assert [(s.get("id"), s.text) for s in opening.iter(f"{{{NS['x']}}}span") if s.get("class") == "koboSpan"] == [
+        ("kobo.4.1", "The ticket office"),
+        ("kobo.4.2", " at Carrick Pier closed at six, but the woman behind the glass did not seem to know it. "),
+        ("kobo.4.3", "She was still there at a quarter to midnight, knitting something grey and endless, when Tomas "
+                     "came down the hill with his collar up.")]
+    style = page.find(".//x:head/x:style[@class='kobostylehacks']", NS)
+    assert "div#book-inner" in style.text
+
+
+def test_kepub_keeps_every_word_and_numbers_each_paragraphs_sentences_from_one(kepubs):
+    with zipfile.ZipFile(kepubs / "the-lighthouse-keeper.epub") as archive:
+        documents = [n for n in archive.namelist() if n.endswith(".xhtml") and "chapter-" in n]
+    assert documents
+    for name in documents:
+        plain = read(kepubs / "the-lighthouse-keeper.epub", name).find("x:body", NS)
+        kobo = read(kepubs / "the-lighthouse-keeper.kepub.epub", name).find("x:body", NS)
+        assert "".join(kobo.itertext()) == "".join(plain.itertext()), name
+        ids = [s.get("id") for s in kobo.iter(f"{{{NS['x']}}}span") if s.get("class") == "koboSpan"]
+        assert len(ids) == len(set(ids)) > 10
+        numbers = [tuple(map(int, i.split(".")[1:])) for i in ids]
+        for (para, seg), (next_para, next_seg) in zip(numbers, numbers[1:]):
+            assert (next_para, next_seg) in ((para, seg + 1), (para + 1, 1)), (name, para, seg, next_para, next_seg)
+
+
+def test_kepub_alone_builds_no_plain_epub(tmp_path):
+    run_packager("build", shared("seeds", "002_70d5451547c23a5a.txt"), "--to", "kepub", "--out-dir", tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.epub")) == ["walk-with-me.kepub.epub"]
+
+
+def test_an_unknown_format_names_the_known_ones(tmp_path):
+    result = run_packager("build", shared("seeds", "002_70d5451547c23a5a.txt"), "--to", "mobi", "--out-dir",
+                          tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --to: unknown format 'mobi' (epub, pdf, kepub)"
