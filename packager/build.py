@@ -254,7 +254,9 @@ def _anthology_metadata(collection: Collection, books: list[Book], options: Buil
     cli = {k: v for k, v in options.metadata.items() if v is not None}
     title = cli.get("title") or collection.title or collection.folder.name
     authors = list(cli.get("authors") or values.get("authors") or distinct_authors(books))
-    language = cli.get("language") or values.get("language") or books[0].metadata.language
+    language = language_code(str(cli.get("language") or values.get("language") or books[0].metadata.language))
+    if not is_language_code(language):  # each story's own language was checked, with a warning
+        language = books[0].metadata.language
     meta = Metadata(
         title=smarten(title) if options.smart_typography else title, authors=authors, language=language,
         description=collection.description, subjects=list(values.get("subjects") or []),

@@ -85,6 +85,16 @@ def test_an_unknown_language_on_the_command_line_is_a_usage_error(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_an_anthologys_language_by_name_gives_its_code(tmp_path):
+    folder = tmp_path / "tales"
+    story(folder, AUTHORLESS, name="one")
+    story(folder, AUTHORLESS.replace("Quiet Harbour", "Second Tide"), name="two")
+    (folder / "collection.toml").write_text('anthology = true\ntitle = "Tales"\nlanguage = "French"\n',
+                                            encoding="utf-8")
+    run_packager("build", folder, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert opf(tmp_path / "out" / "tales.epub").findtext(".//dc:language", namespaces=NS) == "fr"
+
+
 # --- metadata a library can sort ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -117,6 +127,9 @@ def test_a_book_without_an_author_prints_none_in_its_pdf(authorless):
     text = subprocess.run(["pdftotext", str(authorless / "the-quiet-harbour.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "the quiet harbour" in text.lower() and "unknown" not in text.lower()  # the title is in small caps
+    import pikepdf
+    with pikepdf.open(authorless / "the-quiet-harbour.pdf") as pdf:
+        assert "/Author" not in pdf.docinfo
 
 
 def test_a_book_without_a_date_is_dated_by_its_files_never_left_to_the_reader(tmp_path, monkeypatch):

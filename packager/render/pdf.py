@@ -541,8 +541,10 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
         tree.root.extend(bookmarks(outline))
     meta = book.metadata
     stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
-    info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
+    info = {"/Title": meta.title or "", "/Creator": f"packager {__version__}",
             "/Producer": "packager (WeasyPrint, qpdf)", "/CreationDate": stamp, "/ModDate": stamp}
+    if meta.authors:  # no author is none at all, never an empty or made-up one
+        info["/Author"] = ", ".join(meta.authors)
     if meta.description:
         info["/Subject"] = meta.description
     if meta.subjects:
