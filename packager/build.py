@@ -29,7 +29,8 @@ from packager.transform.notes import NOTES_MODES
 from packager.transform.pipeline import prepare_book
 from packager.transform.typography import smarten
 
-FORMATS = ("epub", "pdf")
+FORMATS = ("epub", "pdf")  # what a build makes unless told otherwise
+KNOWN_FORMATS = (*FORMATS, "kepub")  # kepub: the EPUB with Kobo's markup, `<slug>.kepub.epub`
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b")
 _REMOTE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 
@@ -138,7 +139,8 @@ def check_options(options: BuildOptions) -> None:
                             f"({', '.join(PDF_VARIANTS)})", usage=True)
     language = options.metadata.get("language")
     if language is not None and not is_language_code(language_code(language)):
-        raise PackagerError(f"--language: '{language}' is not a language code (en, fr, pt-BR, …)", usage=True)
+        raise PackagerError(f"--language: '{language}' is neither a language code nor a language's name "
+                             "(en, fr, pt-BR, Welsh, …)", usage=True)
     if options.cover not in (None, "auto", "none") and not Path(options.cover).is_file():
         raise PackagerError("cover image not found", options.cover)
 
@@ -252,7 +254,9 @@ def _anthology_metadata(collection: Collection, books: list[Book], options: Buil
     cli = {k: v for k, v in options.metadata.items() if v is not None}
     title = cli.get("title") or collection.title or collection.folder.name
     authors = list(cli.get("authors") or values.get("authors") or distinct_authors(books))
-    language = cli.get("language") or values.get("language") or books[0].metadata.language
+    language = language_code(str(cli.get("language") or values.get("language") or books[0].metadata.language))
+    if not is_language_code(language):  # each story's own language was checked, with a warning
+        language = books[0].metadata.language
     meta = Metadata(
         title=smarten(title) if options.smart_typography else title, authors=authors, language=language,
         description=collection.description, subjects=list(values.get("subjects") or []),
@@ -277,9 +281,14 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
     rendered: dict[str, bytes] = {}
     refused: list[str] = []
     warnings: list[str] = []
-    if "epub" in options.formats:
+    if "epub" in options.formats or "kepub" in options.formats:
         from packager.render.epub import build_epub
-        rendered["epub"] = build_epub(book, theme, cover, modified)
+        epub = build_epub(book, theme, cover, modified)
+        if "epub" in options.formats:
+            rendered["epub"] = epub
+        if "kepub" in options.formats:
+            from packager.render.kepub import kepub_from_epub
+            rendered["kepub.epub"] = kepub_from_epub(epub)
         if theme.user_css_references:
             warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "
                             f"left out of the EPUB, which holds only the book's own files")

@@ -24,7 +24,7 @@ from rich.tree import Tree
 
 from packager import __version__
 from packager.batch import BatchProgress, BatchReport, run_batch
-from packager.build import FORMATS, BuildOptions, check_options
+from packager.build import KNOWN_FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
 from packager.read.sources import Discovery, find_books, find_stories
@@ -59,9 +59,9 @@ def _fail(error: PackagerError, debug: bool) -> None:
 
 def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in KNOWN_FORMATS]
     if unknown or not formats:
-        raise PackagerError(f"--to: unknown format '{','.join(unknown) or value}' (epub, pdf)", usage=True)
+        raise PackagerError(f"--to: unknown format '{','.join(unknown) or value}' (epub, pdf, kepub)", usage=True)
     return formats
 
 
@@ -86,7 +86,7 @@ def _library_title(found: list[Discovery]) -> str | None:
 def build(
     sources: List[Path] = typer.Argument(..., metavar="SOURCE...",
                                          help="Story files (.txt, .md), story folders, or folders of stories."),
-    to: str = typer.Option("epub,pdf", "--to", help="Formats to build: epub, pdf or both (epub,pdf)."),
+    to: str = typer.Option("epub,pdf", "--to", help="Formats to build: epub, pdf, kepub (Kobo), comma-separated."),
     out_dir: Path = typer.Option(Path("dist"), "--out-dir", help="Where the books are written."),
     notes: Optional[str] = typer.Option(None, "--notes",
                                         help="Author's notes: keep (default), strip, or endnotes."),
@@ -281,7 +281,8 @@ def _escape(text: str) -> str:
 
 def _tree(book: Book) -> Tree:
     meta = book.metadata
-    tree = Tree(f"[bold]{_escape(meta.title or '')}[/] by {_escape(', '.join(meta.authors))} [dim]({meta.language})[/]")
+    tree = Tree(f"[bold]{_escape(meta.title or '')}[/]{' by ' + _escape(', '.join(meta.authors)) if meta.authors else ''} "
+                f"[dim]({meta.language})[/]")
     if book.front_matter:
         front = tree.add("front matter")
         for block in book.front_matter:

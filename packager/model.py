@@ -99,6 +99,7 @@ class Metadata:
     identifier: str | None = None
     rating: str | None = None
     status: str | None = None
+    translators: list[str] = field(default_factory=list)
 
 
 @dataclass

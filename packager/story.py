@@ -105,10 +105,9 @@ def _merge_metadata(book: Book, source: StorySource, *layers: dict[str, Any]) ->
                 setattr(meta, key, value)
     if not meta.title:
         meta.title = title_from_name(source.name)
-    if not meta.authors:
-        meta.authors = ["Unknown Author"]
     if not meta.identifier:
-        meta.identifier = stable_identifier(meta.title, meta.authors)
+        # A book with no known author keeps the identifier it had when it was filed as "Unknown Author".
+        meta.identifier = stable_identifier(meta.title, meta.authors or ["Unknown Author"])
 
 
 def clean_metadata(meta: Metadata, source: StorySource) -> list[str]:
@@ -120,13 +119,14 @@ def clean_metadata(meta: Metadata, source: StorySource) -> list[str]:
         value = getattr(meta, name)
         if isinstance(value, str):
             setattr(meta, name, remove_unprintable(value))
-    meta.authors = [name for name in (remove_unprintable(a).strip() for a in meta.authors) if name] \
-        or ["Unknown Author"]
+    meta.authors = [name for name in (remove_unprintable(a).strip() for a in meta.authors) if name]
+    meta.translators = [name for name in (remove_unprintable(t).strip() for t in meta.translators) if name]
     meta.subjects = [subject for subject in (remove_unprintable(s).strip() for s in meta.subjects) if subject]
     if not (meta.title or "").strip():
         meta.title = title_from_name(source.name)
     meta.language = language_code(meta.language)
     if not is_language_code(meta.language):
-        warnings.append(f"{source.path}: language {meta.language!r} is not a language code; using 'en'")
+        warnings.append(f"{source.path}: language {meta.language!r} is neither a language code nor a "
+                        "language's name; using 'en'")
         meta.language = "en"
     return warnings

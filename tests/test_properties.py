@@ -565,8 +565,7 @@ def merged_metadata(book: Book) -> Book:
     """What load_story adds when neither the text nor a sidecar gives it."""
     meta = book.metadata
     meta.title = meta.title or title_from_name("story")
-    meta.authors = meta.authors or ["Unknown Author"]
-    meta.identifier = meta.identifier or stable_identifier(meta.title, meta.authors)
+    meta.identifier = meta.identifier or stable_identifier(meta.title, meta.authors or ["Unknown Author"])
     return book
 
 

@@ -10,13 +10,6 @@ _GUTENBERG_END = re.compile(r"^\s*\*{3}\s*END OF (?:THIS|THE) PROJECT GUTENBERG"
 _GUTENBERG_END_LOOSE = re.compile(r"^\s*End of (?:the )?Project Gutenberg", re.IGNORECASE)
 _HEADER_FIELD = re.compile(r"^(?P<key>[A-Z][A-Za-z ]{1,24}):\s*(?P<value>.*)$")
 
-LANGUAGE_CODES = {
-    "english": "en", "french": "fr", "german": "de", "spanish": "es", "italian": "it",
-    "portuguese": "pt", "dutch": "nl", "russian": "ru", "latin": "la", "finnish": "fi",
-    "swedish": "sv", "danish": "da", "norwegian": "no", "polish": "pl", "japanese": "ja",
-    "chinese": "zh", "greek": "el", "hungarian": "hu", "czech": "cs",
-}
-
 # Keys a fan-fiction downloader writes above the story (FanFicFare, AO3 and FFN exports).
 DOWNLOADER_KEYS = {
     "category", "categories", "genre", "genres", "language", "status", "published", "updated",
@@ -45,21 +38,53 @@ def gutenberg_bounds(lines: list[str]) -> tuple[int, int] | None:
     return start, end
 
 
+_GUTENBERG_NUMBER = re.compile(r"\[\s*e-?book\s*#\s*(\d+)\s*\]", re.IGNORECASE)
+
+
 def gutenberg_header(lines: list[str]) -> dict[str, str]:
-    """`Title:`, `Author:`, `Language:` from the header above `*** START OF`; a title may continue on
-    indented lines (a subtitle), which is dropped."""
+    """`Title:`, `Author:`, `Language:`, the translator and the release date from the header above
+    `*** START OF`, and the ebook number as the book's source (its page at gutenberg.org). A title may
+    continue on indented lines (a subtitle), which is dropped. The release date is the book's first
+    release (`Release Date: June, 1998`), else its posting date, without the `[EBook #N]` beside it."""
     found: dict[str, str] = {}
     for line in lines:
         match = _HEADER_FIELD.match(line.strip())
-        if match and match["key"].lower() in ("title", "author", "language", "release date"):
-            found.setdefault(match["key"].lower(), match["value"].strip())
+        if not match:
+            continue
+        key, value = match["key"].lower(), match["value"].strip()
+        number = _GUTENBERG_NUMBER.search(value)
+        if number:
+            found.setdefault("source", f"https://www.gutenberg.org/ebooks/{number[1]}")
+            value = (value[:number.start()] + value[number.end():]).strip()
+        if key in ("translator", "translators", "translated by"):
+            key = "translator"
+        elif key not in ("title", "author", "language", "release date", "posting date"):
+            continue
+        if value:
+            found.setdefault(key, value)
+    if "posting date" in found:
+        found.setdefault("release date", found.pop("posting date"))
     return found
 
 
 def language_code(name: str) -> str:
-    """`English` -> `en`; a code stays as it is."""
+    """A language as a BCP 47 tag, from the language registry (`langcodes`, CLDR's names, no network):
+    a valid tag standardised (`EN` -> `en`, `eng` -> `en`), a language's name in any language CLDR
+    names it in (`English`, `Welsh` -> `cy`, `Deutsch` -> `de`) to its code. Anything else comes back as
+    given, for the caller to warn about: no guessing (`Esperanto` is `eo`, never `es`)."""
+    import langcodes
+    from language_data.names import code_to_names
+
     name = name.strip()
-    return LANGUAGE_CODES.get(name.lower(), name if len(name) <= 3 or "-" in name else name.lower()[:2])
+    if langcodes.tag_is_valid(name):
+        return langcodes.standardize_tag(name)
+    try:
+        code = langcodes.find(name).language
+    except LookupError:
+        return name
+    # `find` also takes a name with extra letters (`klingonish` -> Klingon): only a whole name counts.
+    names = {known.casefold() for known in code_to_names(code).values()}
+    return code if code and name.casefold() in names else name
 
 
 def downloader_field(line: str) -> tuple[str, str] | None:

@@ -98,6 +98,7 @@ def detect_book(files: list[SourceFile], options: DetectOptions = DetectOptions(
     metadata = Metadata(
         title=meta.get("title") or fallback_title,
         authors=[meta["author"]] if meta.get("author") else [],
+        translators=[meta["translator"]] if meta.get("translator") else [],
         language=frontmatter.language_code(meta.get("language", "en")),
         description=meta.get("summary"),
         rating=meta.get("rating"),

@@ -20,12 +20,12 @@ OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_lice
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
 
 
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-
-
 def is_language_code(value: str) -> bool:
-    """A BCP 47 language tag as books use them: `en`, `fr`, `pt-BR`, `zh-Hant`."""
-    return bool(_LANGUAGE_TAG.match(value))
+    """A BCP 47 language tag the language registry knows, as books use them: `en`, `fr`, `pt-BR`,
+    `zh-Hant` (not `xx`)."""
+    import langcodes
+
+    return langcodes.tag_is_valid(value)
 
 
 @dataclass

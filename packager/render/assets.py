@@ -113,6 +113,7 @@ class Theme:
     fonts: list[FontFile] = field(default_factory=list)  # font files the EPUB embeds
     user_css_epub: str = ""  # the same without @import and url(): an EPUB holds only the book's files
     user_css_references: int = 0  # how many @imports and url()s that left out
+    ornament: str = "* * *"  # the scene-break ornament, set in the markup; `rule` for a plain rule
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,6 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         raise PackagerError(f"--style: unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
     base = (styles_dir() / "base.css").read_text(encoding="utf-8")
     epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")
-    if scene_break:
-        epub_css += "\n" + environment().get_template("scene-break.css.j2").render(ornament=scene_break)
     print_css = (styles_dir() / "print.css").read_text(encoding="utf-8")
     if (folder / "print.css").is_file():
         print_css += "\n" + (folder / "print.css").read_text(encoding="utf-8")
@@ -198,6 +197,11 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
     print_css += "\n" + geometry.css()
     fonts, font_warnings = theme_fonts(folder)
     theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts)
+    if (folder / "theme.toml").is_file():
+        theme.ornament = tomllib.loads((folder / "theme.toml").read_text(encoding="utf-8")).get(
+            "scene_break", theme.ornament)
+    if scene_break:
+        theme.ornament = scene_break
     if user_css_path is not None:
         try:
             user_css = user_css_path.read_text(encoding="utf-8")

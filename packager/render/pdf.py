@@ -195,7 +195,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     chapter_names = note_group_names(book, sequence)
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
-                   chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
+                   ornament=theme.ornament, chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
@@ -387,7 +387,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
         story_blocks=[story_front_blocks(h) for h in book.stories],
         cover=cover_uri, chapter_names=chapter_names, endnote_hrefs={i: "" for i in chapter_names} | {-1: None},
         modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        version=__version__)
+        version=__version__, ornament=theme.ornament)
     whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
@@ -541,8 +541,10 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
         tree.root.extend(bookmarks(outline))
     meta = book.metadata
     stamp = modified.strftime("D:%Y%m%d%H%M%SZ")
-    info = {"/Title": meta.title or "", "/Author": ", ".join(meta.authors), "/Creator": f"packager {__version__}",
+    info = {"/Title": meta.title or "", "/Creator": f"packager {__version__}",
             "/Producer": "packager (WeasyPrint, qpdf)", "/CreationDate": stamp, "/ModDate": stamp}
+    if meta.authors:  # no author is none at all, never an empty or made-up one
+        info["/Author"] = ", ".join(meta.authors)
     if meta.description:
         info["/Subject"] = meta.description
     if meta.subjects:
