@@ -214,16 +214,6 @@ def yaml_front_matter(lines: list[str]) -> tuple[int, dict[str, str]] | None:
     return end, found
 
 
-_POSTED = re.compile(r"^Posted on\s+(?P<date>.{3,40}?)\s+by\s+(?P<author>\S.{0,40}?)\s*$", re.IGNORECASE)
-
-
-def posted_line(text: str) -> tuple[str, str] | None:
-    """Rule `posted_line`: a blog or web-serial page's `Posted on July 29, 2017 by author` under the
-    chapter's title: the date and the author."""
-    match = _POSTED.match(text.strip())
-    return (match["date"], match["author"]) if match else None
-
-
 def downloader_end(line: str) -> bool:
     """Rule `downloader_end`: FanFicFare's `End file.` closing its text export."""
     return line.strip().rstrip(".").lower() == "end file"
