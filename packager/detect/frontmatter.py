@@ -67,15 +67,29 @@ def gutenberg_header(lines: list[str]) -> dict[str, str]:
     return found
 
 
+_COMMON_CODES = frozenset("en fr de es it pt nl ru zh ja ko sv da nb nn fi pl cs el hu tr ar he hi uk la ro "
+                          "bg hr sr sk sl et lv lt ga cy eo id vi th fa ca eu gl is".split())
+
+
+_COMMON_NAMES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "italian": "it",
+                 "portuguese": "pt", "dutch": "nl", "russian": "ru", "chinese": "zh", "japanese": "ja",
+                 "swedish": "sv", "danish": "da", "finnish": "fi", "polish": "pl", "czech": "cs", "greek": "el",
+                 "hungarian": "hu", "latin": "la"}
+
+
 def language_code(name: str) -> str:
     """A language as a BCP 47 tag, from the language registry (`langcodes`, CLDR's names, no network):
     a valid tag standardised (`EN` -> `en`, `eng` -> `en`), a language's name in any language CLDR
     names it in (`English`, `Welsh` -> `cy`, `Deutsch` -> `de`) to its code. Anything else comes back as
     given, for the caller to warn about: no guessing (`Esperanto` is `eo`, never `es`)."""
+    name = name.strip()
+    if name in _COMMON_CODES:
+        return name  # the registry's answer for these, without loading it (half a second on a cold start)
+    if name.lower() in _COMMON_NAMES:
+        return _COMMON_NAMES[name.lower()]
     import langcodes
     from language_data.names import code_to_names
 
-    name = name.strip()
     if langcodes.tag_is_valid(name):
         return langcodes.standardize_tag(name)
     try:

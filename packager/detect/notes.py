@@ -6,6 +6,7 @@ confidence and a reason) or None. The structure pass applies them where notes st
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -56,10 +57,19 @@ _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"])")
 
 def match_note(text: str, options: DetectOptions = DetectOptions()) -> NoteMatch | None:
     """The first rule that reads a paragraph as a note: the sidecar's patterns, then the built-in rules
-    not turned off."""
+    not turned off. Detection asks this of a paragraph more than once: the answer is remembered."""
+    try:
+        return _match_note(text, options)
+    except TypeError:  # options that cannot be a dictionary key
+        return _match_note.__wrapped__(text, options)
+
+
+@functools.lru_cache(maxsize=8192)
+def _match_note(text: str, options: DetectOptions) -> NoteMatch | None:
     if never_note(text, options):
         return None
-    text = _MARKDOWN_ESCAPE.sub(r"\1", text)  # `Author\'s Note` as pasted Markdown writes it
+    if "\\" in text:
+        text = _MARKDOWN_ESCAPE.sub(r"\1", text)  # `Author\'s Note` as pasted Markdown writes it
     for pattern in options.note_patterns:
         if pattern.search(text):
             return NoteMatch("sidecar_note_pattern", "author_note", 0.95,

@@ -59,6 +59,8 @@ def nbsp_lines_are_spacing(lines: list[str]) -> bool:
     non-breaking spaces are spacing a web page left around them, not breaks of their own."""
     from packager.detect.breaks import symbol_line
 
+    if not any("\u00a0" in line for line in lines):
+        return False
     return any(line.strip() and not _NBSP_ONLY.match(line) and symbol_line(line) for line in lines)
 
 
@@ -159,7 +161,7 @@ def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[l
         line = lines[index]
         previous = lines[chunks[-1][-1]] if chunks else ""
         starts_block = not chunks or (markdown and bool(_MD_BLOCK_START.match(line))
-                                      or downloader_field(line) is not None
+                                      or markdown and ":" in line[:40] and downloader_field(line) is not None
                                       or _is_by_after_short_line(previous, line)
                                       or not markdown and (_opens_own_block(line)
                                                            or in_note and _note_has_ended(previous)
