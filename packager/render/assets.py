@@ -55,6 +55,7 @@ def css_page_size(option: str) -> str:
 
 _MM = {"in": 25.4, "mm": 1.0, "cm": 10.0}
 _WIDTH_MM = {"a5": 148.0, "a4": 210.0, "letter": 215.9, "6x9in": 152.4}
+_HEIGHT_MM = {"a5": 210.0, "a4": 297.0, "letter": 279.4, "6x9in": 228.6}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class PageGeometry:
     bottom: float
     inner: float
     outer: float
+    width: float = 148.0  # the trim size, in millimetres
+    height: float = 210.0
 
     @property
     def middle(self) -> float:
@@ -92,9 +95,10 @@ def page_geometry(option: str) -> PageGeometry:
     key = option.strip().lower()
     match = _CUSTOM_SIZE.match(key)
     width = float(match["w"]) * _MM[match["unit"]] if match else _WIDTH_MM[key]
+    height = float(match["h"]) * _MM[match["unit"]] if match else _HEIGHT_MM[key]
     if width >= 200:
-        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20)
-    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13)
+        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20, width=width, height=height)
+    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13, width=width, height=height)
 
 
 @dataclass
@@ -111,6 +115,7 @@ class Theme:
     user_css_path: Path | None = None  # its relative url()s resolve beside it
     recto: bool = False  # chapters open on right-hand pages
     fonts: list[FontFile] = field(default_factory=list)  # font files the EPUB embeds
+    cover_faces: tuple[str, str] | None = None  # font files (title, text) of a generated cover in print
     user_css_epub: str = ""  # the same without @import and url(): an EPUB holds only the book's files
     user_css_references: int = 0  # how many @imports and url()s that left out
 
@@ -168,6 +173,19 @@ def theme_fonts(folder: Path) -> tuple[list[FontFile], list[str]]:
     return fonts, warnings
 
 
+def theme_cover_faces(folder: Path) -> tuple[str, str] | None:
+    """The faces a generated cover is drawn in for the PDF, from the `[cover]` table of the theme's
+    fonts.toml (`title` and `text` font files), when both are installed."""
+    listing = folder / "fonts.toml"
+    if not listing.is_file():
+        return None
+    cover = tomllib.loads(listing.read_text(encoding="utf-8")).get("cover", {})
+    paths = [find_font(cover[k]) for k in ("title", "text") if k in cover]
+    if len(paths) != 2 or None in paths:
+        return None
+    return str(paths[0]), str(paths[1])
+
+
 def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None,
                recto: bool = False) -> Theme:
     """`style` is a theme name from styles/ or a path to a user's .css laid over the default theme;
@@ -197,7 +215,8 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
     geometry = page_geometry(page_size)
     print_css += "\n" + geometry.css()
     fonts, font_warnings = theme_fonts(folder)
-    theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts)
+    theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts,
+                  cover_faces=theme_cover_faces(folder))
     if user_css_path is not None:
         try:
             user_css = user_css_path.read_text(encoding="utf-8")
@@ -292,9 +311,16 @@ def inline_markup(block) -> Markup:
 LEAD_IN_CHARACTERS = 18  # about the first three words: what a book sets in small caps after the sink
 
 
-def lead_in_markup(block) -> Markup:
+_INITIAL = re.compile(r"^(?P<quote>[\"'“‘«„‚(\[]*)(?P<letter>\w)(?P<rest>\S*)(?P<tail>.*)$", re.DOTALL)
+
+
+def lead_in_markup(block, initial: bool = False) -> Markup:
     """A chapter's first paragraph with its opening words in `<span class="lead-in">`, which themes
-    set in small caps (and whose first letter may become a drop cap)."""
+    set in small caps. With `initial` (the PDF), its first letter is set apart in
+    `<span class="initial">` for a theme's drop cap, an opening quotation mark before it in
+    `<span class="initial-quote">` (so it is not blown up to the capital's size), and a first word in
+    capitals (`MARLEY`) is given in lower case after its initial: the small caps print it as capitals
+    of one size beside the drop cap, where the source's capitals would stand taller."""
     spans = list(block.spans) if block.spans is not None else [Span(block.text)]
     if not spans:
         return inline_markup(block)
@@ -305,7 +331,19 @@ def lead_in_markup(block) -> Markup:
             break
         cut = word.end()
     lead, rest = Span(first.text[:cut], first.italic, first.bold), Span(first.text[cut:], first.italic, first.bold)
-    head = Markup('<span class="lead-in">%s</span>') % inline_markup(_Spans([lead]))
+    match = _INITIAL.match(lead.text) if initial else None
+    if match is None:
+        head = Markup('<span class="lead-in">%s</span>') % inline_markup(_Spans([lead]))
+        return head + inline_markup(_Spans([rest, *spans[1:]]))
+    word = match["rest"]
+    if len(word) > 1 and word.isupper():
+        word = word.lower()
+    quote = Markup('<span class="initial-quote">%s</span>') % match["quote"] if match["quote"] else Markup("")
+    letter = Markup('<span class="initial">%s%s</span>') % (quote, match["letter"])
+    after = inline_markup(_Spans([Span(word + match["tail"], first.italic, first.bold)]))
+    styled = Markup("<em>%s</em>") if first.italic else Markup("%s")
+    styled = Markup("<strong>%s</strong>") % styled if first.bold else styled
+    head = Markup('<span class="lead-in">%s%s</span>') % (styled % letter, after)
     return head + inline_markup(_Spans([rest, *spans[1:]]))
 
 

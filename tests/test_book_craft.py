@@ -1,0 +1,126 @@
+"""The PDF as a trade paperback is made (issue 12): the whole cover at the trim size, front matter
+in a book's order and numbering, a drop cap that fits its paragraph, numbered endnote markers, true
+small caps, an even contents column, hyphenation a reader does not trip over. Each behaviour is
+checked on rendered pages: pixels, pdftotext's word boxes, the PDF's own objects."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image, ImageChops
+from pypdf import PdfReader
+
+from conftest import ROOT, run_packager, shared
+from test_pdf import outline, page_label, page_texts
+
+CAROL = ("corpus", "gutenberg", "a-christmas-carol.txt")
+LIGHTHOUSE = ROOT / "stories" / "the-lighthouse-keeper.txt"
+
+
+def _build(out: Path, source: Path, *options: str) -> Path:
+    run_packager("build", source, "--to", "pdf", "--jobs", "2", "--out-dir", out, *options)
+    return next(out.glob("*.pdf"))
+
+
+@pytest.fixture(scope="module")
+def carol_garamond(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("carol-garamond"), shared(*CAROL), "--style", "garamond")
+
+
+@pytest.fixture(scope="module")
+def carol_classic_6x9(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("carol-classic"), shared(*CAROL), "--page-size", "6x9in")
+
+
+def page_image(pdf: Path, number: int, dpi: int = 60) -> Image.Image:
+    """One page (1-based) rendered as a person sees it."""
+    png = subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(number), "-l", str(number), str(pdf)],
+                         capture_output=True, check=True).stdout
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+# 1. The cover
+
+def _frame_rules_near_the_foot(image: Image.Image) -> int:
+    """How many light rules cross the middle column in the page's lowest 6%: the frame's two edges
+    when the whole cover shows, none when its foot is cut off."""
+    x = image.width // 2
+    ground = image.getpixel((x, image.height - 1))  # the band beneath the author's name
+    rows = range(image.height - 1 - int(image.height * 0.06), image.height)
+    ruled = [sum(abs(a - b) for a, b in zip(image.getpixel((x, y)), ground)) > 90 for y in rows]
+    return sum(1 for before, now in zip(ruled, ruled[1:]) if now and not before)
+
+
+@pytest.mark.parametrize("book", ["carol_garamond", "carol_classic_6x9"])
+def test_the_cover_page_shows_the_whole_cover_with_its_frame_at_the_foot(book, request):
+    pdf = request.getfixturevalue(book)
+    assert _frame_rules_near_the_foot(page_image(pdf, 1, dpi=150)) == 2
+
+
+@pytest.mark.parametrize("book", ["carol_garamond", "carol_classic_6x9"])
+def test_a_generated_cover_has_the_proportions_of_the_page(book, request):
+    document = pikepdf.open(request.getfixturevalue(book))
+    page = document.pages[0]
+    (image, ) = [image.obj for image in page.get_images()]
+    box = page.mediabox
+    assert abs(int(image.Height) / int(image.Width) - float(box[3]) / float(box[2])) < 0.01
+
+
+def test_a_generated_cover_is_drawn_in_the_theme_typeface(tmp_path, carol_garamond):
+    classic = _build(tmp_path, shared(*CAROL), "--to", "pdf")
+    garamond_cover = page_image(carol_garamond, 1)
+    classic_cover = page_image(classic, 1)
+    assert garamond_cover.size == classic_cover.size
+    changed = ImageChops.difference(garamond_cover, classic_cover).convert("L").point(lambda v: 255 if v else 0)
+    different = changed.histogram()[255]
+    assert different > 0.01 * garamond_cover.width * garamond_cover.height
+
+
+# 11. Front matter and page numbers
+
+def _first_index(texts: list[str], words: str) -> int:
+    return next(i for i, text in enumerate(texts) if words in " ".join(text.split()))
+
+
+def test_the_half_title_and_the_title_page_fall_on_rectos(carol_garamond):
+    texts = page_texts(PdfReader(carol_garamond))
+    assert " ".join(texts[2].split()) == "A Christmas Carol", "the half-title follows the inside of the cover"
+    title_page = _first_index(texts, "Charles Dickens")
+    assert title_page % 2 == 0 and title_page > 2, "the title page is a recto"
+    assert all(not text.strip() for text in (texts[1], texts[3])), "the backs of cover and half-title are blank"
+
+
+def test_the_copyright_page_backs_the_title_page_with_what_a_reader_looks_for(carol_garamond):
+    texts = page_texts(PdfReader(carol_garamond))
+    copyright_page = " ".join(texts[_first_index(texts, "Typeset with packager")].split())
+    assert copyright_page.startswith("A Christmas Carol by Charles Dickens")
+    assert "This edition " in copyright_page and "Identifier: urn:uuid:" in copyright_page
+    assert _first_index(texts, "Typeset with packager") == _first_index(texts, "Charles Dickens") + 1
+
+
+def test_the_cover_is_not_counted_and_the_body_begins_on_a_recto_as_page_one(carol_garamond):
+    reader = PdfReader(carol_garamond)
+    labels = reader.page_labels
+    assert labels[0] == "Cover"
+    first = labels.index("1")
+    assert first % 2 == 0, "page 1 is a recto"
+    assert labels[2:first] == ["i", "ii", "iii", "iv", "v", "vi"][:first - 2]
+    texts = page_texts(reader)
+    assert "PREFACE" in texts[first], "the body starts with the story's own front matter"
+    assert not any(text.strip().splitlines()[-1:] == [str(n)] for n, text in enumerate(texts[:first], 1))
+    numbered = [i for i, text in enumerate(texts) if text.strip() and text.split()[-1] == labels[i]]
+    assert len(numbered) > 0.8 * (len(texts) - first - 10)
+
+
+def test_contents_numbers_are_the_printed_page_numbers(carol_garamond):
+    reader = PdfReader(carol_garamond)
+    texts = page_texts(reader)
+    contents = " ".join(texts[_first_index(texts, "Contents")].split())
+    for _, title, index in outline(reader):
+        if title != "Contents":
+            assert f"{title.upper()[:14]}" in contents.upper()
+            assert f" {page_label(reader, index)} " in f"{contents} ", title
