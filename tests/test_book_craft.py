@@ -5,8 +5,11 @@ checked on rendered pages: pixels, pdftotext's word boxes, the PDF's own objects
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
@@ -124,3 +127,95 @@ def test_contents_numbers_are_the_printed_page_numbers(carol_garamond):
         if title != "Contents":
             assert f"{title.upper()[:14]}" in contents.upper()
             assert f" {page_label(reader, index)} " in f"{contents} ", title
+
+
+# 2. The drop cap
+
+SEED_001 = ("seeds", "001_ccefe1a2f821cfff.txt")  # chapter one opens with one short line, three with a quote
+
+
+@pytest.fixture(scope="module")
+def seed_garamond(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("seed-garamond"), shared(*SEED_001), "--style", "garamond")
+
+
+@dataclass
+class Word:
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    text: str
+
+
+def page_words(pdf: Path, number: int) -> list[Word]:
+    """pdftotext's words with their boxes (points from the top left) on one page (1-based)."""
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(number), "-l", str(number), str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', out)
+    return [Word(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in found]
+
+
+def text_lines(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into lines by their baseline, top to bottom, each line left to right."""
+    lines: dict[int, list[Word]] = {}
+    for word in words:
+        lines.setdefault(round(word.bottom), []).append(word)
+    return [sorted(line, key=lambda w: w.x0) for _, line in sorted(lines.items())]
+
+
+def _opening_page(pdf: Path, title: str) -> int:
+    reader = PdfReader(pdf)
+    return next(index for _, t, index in outline(reader) if title.lower() in t.lower()) + 1
+
+
+def _initial(words: list[Word]) -> Word:
+    """The drop cap: the one word set far larger than the text."""
+    body = sorted(w.bottom - w.top for w in words)[len(words) // 2]
+    (initial,) = [w for w in words if w.bottom - w.top > 2 * body]
+    return initial
+
+
+def test_the_drop_cap_indents_exactly_the_lines_it_stands_beside(carol_garamond):
+    words = page_words(carol_garamond, _opening_page(carol_garamond, "Marley"))
+    initial = _initial(words)
+    assert initial.text == "M"
+    lines = [line for line in text_lines([w for w in words if w is not initial]) if line[0].top > initial.top - 5]
+    beside = [line for line in lines if line[0].top < initial.bottom - 8]
+    below = [line for line in lines if line[0].top >= initial.bottom - 8]
+    assert len(beside) == 2
+    assert all(line[0].x0 > initial.x1 for line in beside)
+    assert below[0][0].x0 < initial.x1, "the third line runs back to the margin"
+
+
+def test_a_short_opening_paragraph_keeps_the_next_one_below_the_capital(seed_garamond):
+    words = page_words(seed_garamond, _opening_page(seed_garamond, "Chapter One"))
+    initial = _initial(words)
+    following = next(line for line in text_lines(words) if line[0].text == "As")
+    assert following[0].x0 < initial.x1, "the next paragraph starts at the margin, not beside the capital"
+
+
+def test_an_opening_quotation_mark_stays_at_the_size_of_the_text(seed_garamond):
+    words = page_words(seed_garamond, _opening_page(seed_garamond, "Chapter Three"))
+    initial = _initial(words)
+    quote = next(w for w in words if w.text == "“" and w.x1 <= initial.x0 + 1)
+    text = next(w for w in words if w.text == "Gaara")
+    assert abs((quote.bottom - quote.top) - (text.bottom - text.top)) < 2
+
+
+def _ink_top(image: Image.Image, word: Word, scale: float) -> int:
+    """The highest row of ink inside a word's box."""
+    box = [round(v * scale) for v in (word.x0, word.top, word.x1, word.bottom)]
+    crop = image.crop(box).convert("L").point(lambda v: 255 if v < 128 else 0)
+    return crop.getbbox()[1] + box[1]
+
+
+def test_a_first_word_in_capitals_is_set_in_small_caps_like_the_rest_of_the_lead_in(carol_garamond):
+    number = _opening_page(carol_garamond, "Marley")
+    words = page_words(carol_garamond, number)
+    first_line = next(line for line in text_lines(words) if line[0].text.lower() == "arley")
+    after_initial, following = first_line[0], first_line[1]
+    assert following.text.lower() == "was"
+    image = page_image(carol_garamond, number, dpi=300)
+    scale = 300 / 72
+    assert abs(_ink_top(image, after_initial, scale) - _ink_top(image, following, scale)) <= 1
