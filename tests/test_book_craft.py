@@ -219,3 +219,49 @@ def test_a_first_word_in_capitals_is_set_in_small_caps_like_the_rest_of_the_lead
     image = page_image(carol_garamond, number, dpi=300)
     scale = 300 / 72
     assert abs(_ink_top(image, after_initial, scale) - _ink_top(image, following, scale)) <= 1
+
+
+# 3. Endnote markers
+
+SEED_003 = ("seeds", "003_c873871c6bd971e6.txt")  # seven notes: four before the story, three at its end
+
+
+@pytest.fixture(scope="module")
+def seed_endnotes(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("seed-endnotes"), shared(*SEED_003), "--style", "garamond",
+                  "--notes", "endnotes")
+
+
+def _markers(pdf: Path, pages: range) -> list[tuple[str, int]]:
+    """(number, page index) of every note marker: a run of figures set smaller than the words and
+    raised above the baseline of the word it follows."""
+    found = []
+    for index in pages:
+        words = page_words(pdf, index + 1)
+        for word in words:
+            if not re.fullmatch(r"\d+(,\d+)*", word.text):
+                continue
+            before = [w for w in words if w is not word and abs(w.x1 - word.x0) < 4
+                      and w.top < word.bottom and word.top < w.bottom]
+            if before and word.bottom < before[0].bottom - 1 \
+                    and word.bottom - word.top < 0.85 * (before[0].bottom - before[0].top):
+                found += [(number, index) for number in word.text.split(",")]
+    return found
+
+
+def test_endnote_markers_are_raised_numbers_that_match_the_notes(seed_endnotes):
+    reader = PdfReader(seed_endnotes)
+    notes_page = next(index for _, title, index in outline(reader) if title == "Author’s Notes")
+    markers = _markers(seed_endnotes, range(notes_page))
+    assert [number for number, _ in markers] == [str(n) for n in range(1, 8)]
+    listed = re.findall(r"^(\d+)\. ", "\n".join(page_texts(reader)[notes_page:]), re.MULTILINE)
+    assert listed == [str(n) for n in range(1, 8)]
+    assert not any("Author’s note" in text for text in page_texts(reader)[:notes_page])
+
+
+def test_each_back_link_stays_whole_and_gives_its_marker_page(seed_endnotes):
+    reader = PdfReader(seed_endnotes)
+    notes_page = next(index for _, title, index in outline(reader) if title == "Author’s Notes")
+    markers = _markers(seed_endnotes, range(notes_page))
+    backs = re.findall(r"Back \(page (\d+)\)", "\n".join(page_texts(reader)[notes_page:]))
+    assert backs == [page_label(reader, index) for _, index in markers]

@@ -348,6 +348,41 @@ def lead_in_markup(block, initial: bool = False) -> Markup:
 
 
 @dataclass
+class PlacedBlock:
+    block: object
+    refs: list = field(default_factory=list)  # the markers of the notes that stood right after it
+
+
+@dataclass
+class PlacedMarkers:
+    leading: list  # markers of notes before the chapter's first paragraph: set after its heading
+    items: list[PlacedBlock]
+
+
+def place_note_markers(blocks) -> PlacedMarkers:
+    """A chapter's blocks with each endnote marker (a `noteref` block where a note stood) moved to
+    the end of the paragraph before it, where a reader expects a note's number; markers before any
+    paragraph go with the chapter's heading."""
+    leading: list = []
+    items: list[PlacedBlock] = []
+    last_paragraph: PlacedBlock | None = None
+    for block in blocks:
+        if block.kind == "note" and block.note_kind == "noteref":
+            (last_paragraph.refs if last_paragraph is not None else leading).append(block)
+            continue
+        items.append(PlacedBlock(block))
+        if block.kind == "paragraph":
+            last_paragraph = items[-1]
+    return PlacedMarkers(leading, items)
+
+
+def note_number(anchor: str) -> int:
+    """An endnote's number, as printed on its marker and in the list: its place among the book's
+    notes (the notes transform and an anthology both name the n-th note `note-n`)."""
+    return int(anchor.rsplit("-", 1)[1])
+
+
+@dataclass
 class _Spans:
     spans: list[Span]
 
@@ -369,6 +404,8 @@ def environment() -> jinja2.Environment:
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
     env.filters["lead_in"] = lead_in_markup
+    env.filters["place_note_markers"] = place_note_markers
+    env.filters["note_number"] = note_number
     env.filters["css_string"] = _css_string
     env.filters["thousands"] = lambda number: f"{int(number):,}"
     return env
