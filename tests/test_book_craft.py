@@ -265,3 +265,13 @@ def test_each_back_link_stays_whole_and_gives_its_marker_page(seed_endnotes):
     markers = _markers(seed_endnotes, range(notes_page))
     backs = re.findall(r"Back \(page (\d+)\)", "\n".join(page_texts(reader)[notes_page:]))
     assert backs == [page_label(reader, index) for _, index in markers]
+
+
+# 8. Quotes and dashes
+
+def test_quotes_after_dashes_close_and_a_wrapped_dash_gains_no_space(carol_garamond):
+    text = re.sub(r"-\n", "", "\n".join(page_texts(PdfReader(carol_garamond))))  # words hyphenated at line ends
+    words = " ".join(text.split())
+    assert "munifi—”" in words and "munifi—“" not in words
+    assert "upon ’Change" in words and "‘Change" not in words
+    assert "instance—literally" in words and "instance— literally" not in words
