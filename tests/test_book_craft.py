@@ -275,3 +275,19 @@ def test_quotes_after_dashes_close_and_a_wrapped_dash_gains_no_space(carol_garam
     assert "munifi—”" in words and "munifi—“" not in words
     assert "upon ’Change" in words and "‘Change" not in words
     assert "instance—literally" in words and "instance— literally" not in words
+
+
+# 10. Contents
+
+def test_contents_leaders_stop_at_one_distance_from_a_column_of_lining_figures(carol_garamond):
+    reader = PdfReader(carol_garamond)
+    number = _first_index(page_texts(reader), "Contents") + 1
+    words = page_words(carol_garamond, number)
+    entries = [line for line in text_lines(words) if line[-1].text.isdigit() and line[-2].text == "."]
+    assert len(entries) == 6
+    assert max(line[-2].x1 for line in entries) - min(line[-2].x1 for line in entries) < 0.5, "leaders end together"
+    assert max(line[-1].x1 for line in entries) - min(line[-1].x1 for line in entries) < 0.5, "numbers align right"
+    image = page_image(carol_garamond, number, dpi=300)
+    scale = 300 / 72
+    heights = {round(line[-1].bottom * scale) - _ink_top(image, line[-1], scale) for line in entries}
+    assert max(heights) - min(heights) <= 1, "every figure stands as tall as the others: lining, not old-style"

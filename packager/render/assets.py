@@ -96,9 +96,11 @@ def page_geometry(option: str) -> PageGeometry:
     match = _CUSTOM_SIZE.match(key)
     width = float(match["w"]) * _MM[match["unit"]] if match else _WIDTH_MM[key]
     height = float(match["h"]) * _MM[match["unit"]] if match else _HEIGHT_MM[key]
+    # Classical proportions: head < inner < outer < foot (the two inner margins face each other
+    # across the spine and read as one), the text block set towards the spine and the head.
     if width >= 200:
-        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20, width=width, height=height)
-    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13, width=width, height=height)
+        return PageGeometry(size, top=20, bottom=30, inner=22, outer=30, width=width, height=height)
+    return PageGeometry(size, top=15, bottom=24, inner=17, outer=23, width=width, height=height)
 
 
 @dataclass
@@ -162,7 +164,7 @@ def theme_fonts(folder: Path) -> tuple[list[FontFile], list[str]]:
         path = find_font(font["file"])
         if path is None:
             missing.append(font["file"])
-        else:
+        elif font.get("embed", True):  # `embed = false`: a face the PDF prints but the EPUB leaves to the reader
             fonts.append(FontFile(font["family"], font.get("style", "normal"), font.get("weight", "normal"), path))
     warnings = []
     if missing:
