@@ -315,3 +315,31 @@ def test_small_caps_come_from_the_book_face_and_copy_as_printed(book, face, lead
     text = " ".join(subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), str(pdf), "-"],
                                    capture_output=True, text=True, check=True).stdout.split())
     assert lead_in in text
+
+
+# 13. Anthology
+
+@pytest.fixture(scope="module")
+def harbour_tales(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("harbour"), ROOT / "stories" / "harbour-tales", "--recto-openings")
+
+
+def _body_texts(pdf: Path) -> list[str]:
+    reader = PdfReader(pdf)
+    return page_texts(reader)[reader.page_labels.index("1"):]
+
+
+def test_a_one_chapter_story_prints_its_title_once(harbour_tales):
+    titled = [text for text in _body_texts(harbour_tales) if "Low Tide" in text.splitlines()]
+    assert len(titled) == 1
+    assert "At low tide the harbour" in " ".join(titled[0].split()), "its text begins on its title page"
+
+
+def test_a_story_begins_its_first_chapter_on_its_title_page(harbour_tales):
+    opening = next(text for text in _body_texts(harbour_tales) if "The Fog Bell" in text.splitlines())
+    assert "The Silence" in opening and "The fog came in" in " ".join(opening.split())
+
+
+def test_right_hand_openings_leave_few_blank_pages_in_an_anthology(harbour_tales):
+    body = _body_texts(harbour_tales)
+    assert sum(1 for text in body if not text.strip()) <= 2 and len(body) <= 6

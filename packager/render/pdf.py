@@ -97,7 +97,10 @@ def _render(job: _Job) -> _Rendered:
 def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
+    from packager.render import hyphenation
     from packager.render.fetcher import LocalOnlyFetcher
+
+    hyphenation.install()
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -468,7 +471,8 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     if start == 0:  # the front
         return pages + [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain")
                         for i in range(rendered.pages)], lead
-    openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+    openings = sorted(((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors),
+                      key=lambda opening: opening[0])  # stable: a story and its first chapter share a page
     for index in range(rendered.pages):
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
