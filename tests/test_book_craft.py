@@ -343,3 +343,37 @@ def test_a_story_begins_its_first_chapter_on_its_title_page(harbour_tales):
 def test_right_hand_openings_leave_few_blank_pages_in_an_anthology(harbour_tales):
     body = _body_texts(harbour_tales)
     assert sum(1 for text in body if not text.strip()) <= 2 and len(body) <= 6
+
+
+# 5. Spreads
+
+def _body_baselines(pdf: Path) -> tuple[list[list[float]], int, set[int]]:
+    """The baselines (pdftotext's word bottoms) of each page's text lines, without running head and
+    folio; the index of page 1; the chapter openings."""
+    reader = PdfReader(pdf)
+    pages = []
+    for number in range(1, len(reader.pages) + 1):
+        height = float(reader.pages[number - 1].mediabox[3])
+        lines = text_lines(page_words(pdf, number))
+        pages.append([line[0].bottom for line in lines if height * 0.08 < line[0].bottom < height * 0.91])
+    return pages, reader.page_labels.index("1"), {index for _, _, index in outline(reader)}
+
+
+def test_facing_pages_end_on_the_same_line_of_one_grid_or_one_line_apart(carol_classic_6x9):
+    pages, first, openings = _body_baselines(carol_classic_6x9)
+    pitch = 15.2  # classic's --line, the body's line height
+    spreads = 0
+    for verso in range(first + 1, len(pages) - 2, 2):
+        recto = verso + 1
+        if {verso, recto, recto + 1} & openings or not all((pages[verso], pages[recto], pages[recto + 1])):
+            continue  # an opening, or a chapter's last page
+        spreads += 1
+        difference = abs(pages[verso][-1] - pages[recto][-1]) / pitch
+        assert abs(difference - round(difference)) < 0.05, f"page {verso + 1}: off the grid"
+        assert round(difference) <= 1, f"pages {verso + 1}-{recto + 1} end {difference:.1f} lines apart"
+    assert spreads > 20
+
+
+def test_no_page_of_the_body_holds_fewer_than_five_lines(carol_classic_6x9):
+    pages, first, _ = _body_baselines(carol_classic_6x9)
+    assert all(len(lines) >= 5 for lines in pages[first:] if lines)
