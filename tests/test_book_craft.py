@@ -377,3 +377,27 @@ def test_facing_pages_end_on_the_same_line_of_one_grid_or_one_line_apart(carol_c
 def test_no_page_of_the_body_holds_fewer_than_five_lines(carol_classic_6x9):
     pages, first, _ = _body_baselines(carol_classic_6x9)
     assert all(len(lines) >= 5 for lines in pages[first:] if lines)
+
+
+# 15. Scripts without a font
+
+def test_a_script_no_installed_font_has_is_named_in_a_warning(tmp_path):
+    from packager.render.scripts import covering_fonts
+
+    story = shared("realworld", "fgo-zh-zenme-shi-indra.md")  # a story in Chinese
+    result = run_packager("build", story, "--to", "pdf", "--jobs", "1", "--out-dir", tmp_path)
+    warned = "no installed font has CJK letters" in result.stderr
+    assert warned == (not covering_fonts("本")), result.stderr
+    assert next(tmp_path.glob("*.pdf")).stat().st_size > 0
+
+
+def test_a_cover_title_in_a_script_its_face_lacks_is_drawn_in_a_face_that_has_it():
+    from fontTools.ttLib import TTFont
+
+    from packager.render.cover import _face_with_letters, _font_file
+
+    title = "كتاب الرمل"  # Arabic, which DejaVu Serif lacks and DejaVu Sans has
+    face = _font_file(_face_with_letters("DejaVuSerif-Bold.ttf", title))
+    with TTFont(face, lazy=True) as font:
+        cmap = font.getBestCmap()
+    assert all(ord(c) in cmap for c in title if not c.isspace()), face

@@ -99,6 +99,28 @@ def _font_file(name: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
+def _face_with_letters(name: str, text: str) -> str:
+    """The face to draw `text` in: `name`, unless it lacks some of the text's letters and an installed
+    font has them (a Noto face, where the distribution's are installed)."""
+    from packager.render.scripts import covering_fonts
+
+    path = _font_file(name)
+    if path is None:
+        return name
+    try:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            cmap = font.getBestCmap() or {}
+    except Exception:  # a face fontTools cannot read: keep it
+        return name
+    for character in text:
+        if not character.isspace() and ord(character) not in cmap:
+            return next(iter(covering_fonts(character)), name)
+    return name
+
+
+@lru_cache(maxsize=256)
 def _font(name: str, size: int) -> Font:
     path = _font_file(name)
     if path is not None:
@@ -145,6 +167,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, face: str, box: tuple[int, int],
     Returns the font, the lines and the line height.
     """
     width, height = _TEXT_RIGHT - _TEXT_LEFT, box[1] - box[0]
+    face = _face_with_letters(face, text)
     size = largest
     while True:
         font = _font(face, size)

@@ -53,6 +53,7 @@ class PdfResult:
     refused_urls: list[str] = field(default_factory=list)
     rendered_chunks: int = 0
     cached_chunks: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     so that WeasyPrint's tags and archival metadata describe the whole book."""
     cover = print_cover(cover, theme)
     if variant:
-        return _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
+        result = _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
+        result.warnings = _font_warnings(book)
+        return result
     env = environment()
     sequence, outline = plan(book)
     meta = book.metadata
@@ -201,7 +204,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
                    chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories],
                    edition=modified.strftime("%Y-%m-%d"), version=__version__)
-    result = PdfResult(b"")
+    result = PdfResult(b"", warnings=_font_warnings(book))
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
@@ -379,6 +382,18 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.join(timeout=10)
+
+
+def _font_warnings(book: Book) -> list[str]:
+    """A warning for each script of the book (its text, titles and metadata) that no installed font
+    can draw."""
+    from packager.render.scripts import missing_font_warnings
+
+    meta = book.metadata
+    texts = [meta.title or "", *meta.authors, *(b.text for c in book.chapters for b in c.blocks),
+             *(c.display_title or "" for c in book.chapters), *(b.text for b in book.front_matter),
+             *(n.block.text for n in book.endnotes)]
+    return missing_font_warnings(texts)
 
 
 def print_cover(cover: CoverImage | None, theme: Theme) -> CoverImage | None:
