@@ -99,12 +99,11 @@ def test_every_contents_entry_gives_the_page_where_its_chapter_begins(books):
             if isinstance(item, list):
                 walk(item)
             else:
-                marks.setdefault(item.title, []).append(
-                    int(reader.page_labels[reader.get_destination_page_number(item)]))
+                marks.setdefault(item.title, []).append(reader.page_labels[reader.get_destination_page_number(item)])
 
     walk(reader.outline)
     for title, page in entries:
-        assert int(page) in marks[title], f"{title}: contents says {page}, bookmarks say {marks[title]}"
+        assert page in marks[title], f"{title}: contents says {page}, bookmarks say {marks[title]}"
         assert title.split(":")[0].casefold() in texts[int(page) - 1].casefold(), f"{title} does not open page {page}"
 
 
