@@ -104,7 +104,8 @@ def test_every_contents_entry_gives_the_page_where_its_chapter_begins(books):
     walk(reader.outline)
     for title, page in entries:
         assert page in marks[title], f"{title}: contents says {page}, bookmarks say {marks[title]}"
-        assert title.split(":")[0].casefold() in texts[int(page) - 1].casefold(), f"{title} does not open page {page}"
+        opening = texts[reader.page_labels.index(page)]
+        assert title.split(":")[0].casefold() in opening.casefold(), f"{title} does not open page {page}"
 
 
 def test_the_outline_nests_chapters_inside_their_parts(books):
