@@ -298,6 +298,7 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
                         cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
         rendered["pdf"] = pdf.data
         refused = list(pdf.refused_urls)
+        warnings.extend(pdf.warnings)
     return rendered, refused, warnings
 
 

@@ -171,6 +171,12 @@ def test_by_line_gives_the_author():
     ("pages 10--12", "pages 10\u201312"),
     ("and then...", "and then\u2026"),
     ("To be continued . . .", "To be continued \u2026"),
+    ('"I don\'t know what to say to such munifi--"', "\u201cI don\u2019t know what to say to such munifi\u2014\u201d"),
+    ('"I know..Kakashi-" Naruto wanted', "\u201cI know..Kakashi-\u201d Naruto wanted"),
+    ("He said--\"Run!\"", "He said\u2014\u201cRun!\u201d"),
+    ("upon 'Change, for anything", "upon \u2019Change, for anything"),
+    ("for instance-- literally to astonish", "for instance\u2014literally to astonish"),
+    ("for instance\u2014 literally", "for instance\u2014literally"),
 ])
 def test_smart_typography(text, expected):
     assert smarten(text) == expected

@@ -55,6 +55,7 @@ def css_page_size(option: str) -> str:
 
 _MM = {"in": 25.4, "mm": 1.0, "cm": 10.0}
 _WIDTH_MM = {"a5": 148.0, "a4": 210.0, "letter": 215.9, "6x9in": 152.4}
+_HEIGHT_MM = {"a5": 210.0, "a4": 297.0, "letter": 279.4, "6x9in": 228.6}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class PageGeometry:
     bottom: float
     inner: float
     outer: float
+    width: float = 148.0  # the trim size, in millimetres
+    height: float = 210.0
 
     @property
     def middle(self) -> float:
@@ -92,9 +95,12 @@ def page_geometry(option: str) -> PageGeometry:
     key = option.strip().lower()
     match = _CUSTOM_SIZE.match(key)
     width = float(match["w"]) * _MM[match["unit"]] if match else _WIDTH_MM[key]
+    height = float(match["h"]) * _MM[match["unit"]] if match else _HEIGHT_MM[key]
+    # Classical proportions: head < inner < outer < foot (the two inner margins face each other
+    # across the spine and read as one), the text block set towards the spine and the head.
     if width >= 200:
-        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20)
-    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13)
+        return PageGeometry(size, top=20, bottom=30, inner=22, outer=30, width=width, height=height)
+    return PageGeometry(size, top=15, bottom=24, inner=17, outer=23, width=width, height=height)
 
 
 @dataclass
@@ -111,6 +117,7 @@ class Theme:
     user_css_path: Path | None = None  # its relative url()s resolve beside it
     recto: bool = False  # chapters open on right-hand pages
     fonts: list[FontFile] = field(default_factory=list)  # font files the EPUB embeds
+    cover_faces: tuple[str, str] | None = None  # font files (title, text) of a generated cover in print
     user_css_epub: str = ""  # the same without @import and url(): an EPUB holds only the book's files
     user_css_references: int = 0  # how many @imports and url()s that left out
     ornament: str = "* * *"  # the scene-break ornament, set in the markup; `rule` for a plain rule
@@ -158,7 +165,7 @@ def theme_fonts(folder: Path) -> tuple[list[FontFile], list[str]]:
         path = find_font(font["file"])
         if path is None:
             missing.append(font["file"])
-        else:
+        elif font.get("embed", True):  # `embed = false`: a face the PDF prints but the EPUB leaves to the reader
             fonts.append(FontFile(font["family"], font.get("style", "normal"), font.get("weight", "normal"), path))
     warnings = []
     if missing:
@@ -167,6 +174,19 @@ def theme_fonts(folder: Path) -> tuple[list[FontFile], list[str]]:
         warnings.append(f"theme {folder.name}: font {', '.join(missing)} not installed{hint}; "
                         "the text falls back to the next font in the theme's list")
     return fonts, warnings
+
+
+def theme_cover_faces(folder: Path) -> tuple[str, str] | None:
+    """The faces a generated cover is drawn in for the PDF, from the `[cover]` table of the theme's
+    fonts.toml (`title` and `text` font files), when both are installed."""
+    listing = folder / "fonts.toml"
+    if not listing.is_file():
+        return None
+    cover = tomllib.loads(listing.read_text(encoding="utf-8")).get("cover", {})
+    paths = [find_font(cover[k]) for k in ("title", "text") if k in cover]
+    if len(paths) != 2 or None in paths:
+        return None
+    return str(paths[0]), str(paths[1])
 
 
 def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None = None,
@@ -196,7 +216,8 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
     geometry = page_geometry(page_size)
     print_css += "\n" + geometry.css()
     fonts, font_warnings = theme_fonts(folder)
-    theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts)
+    theme = Theme(name, epub_css, print_css, [styles_dir()], font_warnings, geometry, recto=recto, fonts=fonts,
+                  cover_faces=theme_cover_faces(folder))
     if (folder / "theme.toml").is_file():
         theme.ornament = tomllib.loads((folder / "theme.toml").read_text(encoding="utf-8")).get(
             "scene_break", theme.ornament)
@@ -296,9 +317,16 @@ def inline_markup(block) -> Markup:
 LEAD_IN_CHARACTERS = 18  # about the first three words: what a book sets in small caps after the sink
 
 
-def lead_in_markup(block) -> Markup:
+_INITIAL = re.compile(r"^(?P<quote>[\"'“‘«„‚(\[]*)(?P<letter>\w)(?P<rest>\S*)(?P<tail>.*)$", re.DOTALL)
+
+
+def lead_in_markup(block, initial: bool = False) -> Markup:
     """A chapter's first paragraph with its opening words in `<span class="lead-in">`, which themes
-    set in small caps (and whose first letter may become a drop cap)."""
+    set in small caps. With `initial` (the PDF), its first letter is set apart in
+    `<span class="initial">` for a theme's drop cap, an opening quotation mark before it in
+    `<span class="initial-quote">` (so it is not blown up to the capital's size), and a first word in
+    capitals (`MARLEY`) is given in lower case after its initial: the small caps print it as capitals
+    of one size beside the drop cap, where the source's capitals would stand taller."""
     spans = list(block.spans) if block.spans is not None else [Span(block.text)]
     if not spans:
         return inline_markup(block)
@@ -309,8 +337,55 @@ def lead_in_markup(block) -> Markup:
             break
         cut = word.end()
     lead, rest = Span(first.text[:cut], first.italic, first.bold), Span(first.text[cut:], first.italic, first.bold)
-    head = Markup('<span class="lead-in">%s</span>') % inline_markup(_Spans([lead]))
+    match = _INITIAL.match(lead.text) if initial else None
+    if match is None:
+        head = Markup('<span class="lead-in">%s</span>') % inline_markup(_Spans([lead]))
+        return head + inline_markup(_Spans([rest, *spans[1:]]))
+    word = match["rest"]
+    if len(word) > 1 and word.isupper():
+        word = word.lower()
+    quote = Markup('<span class="initial-quote">%s</span>') % match["quote"] if match["quote"] else Markup("")
+    letter = Markup('<span class="initial">%s%s</span>') % (quote, match["letter"])
+    after = inline_markup(_Spans([Span(word + match["tail"], first.italic, first.bold)]))
+    styled = Markup("<em>%s</em>") if first.italic else Markup("%s")
+    styled = Markup("<strong>%s</strong>") % styled if first.bold else styled
+    head = Markup('<span class="lead-in">%s%s</span>') % (styled % letter, after)
     return head + inline_markup(_Spans([rest, *spans[1:]]))
+
+
+@dataclass
+class PlacedBlock:
+    block: object
+    refs: list = field(default_factory=list)  # the markers of the notes that stood right after it
+
+
+@dataclass
+class PlacedMarkers:
+    leading: list  # markers of notes before the chapter's first paragraph: set after its heading
+    items: list[PlacedBlock]
+
+
+def place_note_markers(blocks) -> PlacedMarkers:
+    """A chapter's blocks with each endnote marker (a `noteref` block where a note stood) moved to
+    the end of the paragraph before it, where a reader expects a note's number; markers before any
+    paragraph go with the chapter's heading."""
+    leading: list = []
+    items: list[PlacedBlock] = []
+    last_paragraph: PlacedBlock | None = None
+    for block in blocks:
+        if block.kind == "note" and block.note_kind == "noteref":
+            (last_paragraph.refs if last_paragraph is not None else leading).append(block)
+            continue
+        items.append(PlacedBlock(block))
+        if block.kind == "paragraph":
+            last_paragraph = items[-1]
+    return PlacedMarkers(leading, items)
+
+
+def note_number(anchor: str) -> int:
+    """An endnote's number, as printed on its marker and in the list: its place among the book's
+    notes (the notes transform and an anthology both name the n-th note `note-n`)."""
+    return int(anchor.rsplit("-", 1)[1])
 
 
 @dataclass
@@ -335,6 +410,8 @@ def environment() -> jinja2.Environment:
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
     env.filters["lead_in"] = lead_in_markup
+    env.filters["place_note_markers"] = place_note_markers
+    env.filters["note_number"] = note_number
     env.filters["css_string"] = _css_string
     env.filters["thousands"] = lambda number: f"{int(number):,}"
     return env

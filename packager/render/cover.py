@@ -43,6 +43,9 @@ class CoverImage:
     extension: str       # "jpg" or "png"
     width: int
     height: int
+    # A generated cover keeps what it was drawn from, so the PDF can draw it again at its trim size
+    # in the theme's faces: (title, authors, series, series_index, palette_seed).
+    recipe: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,37 @@ _FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/font
 
 @lru_cache(maxsize=None)
 def _font_file(name: str) -> str | None:
-    """Find a DejaVu face in the usual font folders; None means "use Pillow's built-in font"."""
+    """Find a face (a file name, or a path) in the usual font folders; None means "use Pillow's
+    built-in font"."""
+    if Path(name).is_absolute():
+        return name if Path(name).is_file() else None
     for folder in _FONT_DIRS:
         found = sorted(glob.glob(str(Path(folder).expanduser() / "**" / name), recursive=True))
         if found:
             return found[0]
     return None
+
+
+@lru_cache(maxsize=256)
+def _face_with_letters(name: str, text: str) -> str:
+    """The face to draw `text` in: `name`, unless it lacks some of the text's letters and an installed
+    font has them (a Noto face, where the distribution's are installed)."""
+    from packager.render.scripts import covering_fonts
+
+    path = _font_file(name)
+    if path is None:
+        return name
+    try:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            cmap = font.getBestCmap() or {}
+    except Exception:  # a face fontTools cannot read: keep it
+        return name
+    for character in text:
+        if not character.isspace() and ord(character) not in cmap:
+            return next(iter(covering_fonts(character)), name)
+    return name
 
 
 @lru_cache(maxsize=256)
@@ -139,6 +167,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, face: str, box: tuple[int, int],
     Returns the font, the lines and the line height.
     """
     width, height = _TEXT_RIGHT - _TEXT_LEFT, box[1] - box[0]
+    face = _face_with_letters(face, text)
     size = largest
     while True:
         font = _font(face, size)
@@ -196,35 +225,50 @@ def _authors_label(authors: list[str]) -> str:
     return ", ".join(names[:-1]) + " & " + names[-1]
 
 
+@dataclass(frozen=True)
+class CoverFaces:
+    """The font files a generated cover is drawn in: a theme's own, else DejaVu."""
+
+    title: str = "DejaVuSerif-Bold.ttf"
+    text: str = "DejaVuSans.ttf"
+
+
 def generate_cover(title: str, authors: list[str], series: str | None = None,
-                   series_index: float | None = None, palette_seed: str = "") -> CoverImage:
+                   series_index: float | None = None, palette_seed: str = "",
+                   height: int = COVER_SIZE[1], faces: CoverFaces = CoverFaces()) -> CoverImage:
     """Draw a plain, book-like cover from the metadata, for stories that come without one.
 
     The palette is picked by a stable hash so a book keeps its colours across builds and machines
-    (Python's hash() is salted per process, so it is not used).
+    (Python's hash() is salted per process, so it is not used). `height` (the width stays 1600)
+    gives the cover a page's proportions, every zone moved with it, so a PDF shows it whole at its
+    trim size.
     """
     key = "\x1f".join([title, *authors, palette_seed]).encode("utf-8", "replace")
     palette = _PALETTES[int.from_bytes(hashlib.sha256(key).digest()[:4], "big") % len(_PALETTES)]
-    width, height = COVER_SIZE
-    image = Image.new("RGB", COVER_SIZE, palette.background)
+    width = COVER_SIZE[0]
+    scale = height / COVER_SIZE[1]
+    at = lambda box: (round(box[0] * scale), round(box[1] * scale))  # noqa: E731
+    series_box, title_box, author_box = at(_SERIES_BOX), at(_TITLE_BOX), at(_AUTHOR_BOX)
+    band_top = round(_BAND_TOP * scale)
+    image = Image.new("RGB", (width, height), palette.background)
     draw = ImageDraw.Draw(image)
 
-    draw.rectangle((0, _BAND_TOP, width, height), fill=palette.band)
+    draw.rectangle((0, band_top, width, height), fill=palette.band)
     for inset, rule in ((_BORDER_INSET, _BORDER_WIDTH), (_INNER_RULE_INSET, _INNER_RULE_WIDTH)):
         draw.rectangle((inset, inset, width - 1 - inset, height - 1 - inset),
                        outline=palette.accent, width=rule)
 
     if series and _clean(series):
         label = _clean(_series_label(_clean(series), series_index)).upper()
-        font, lines, step = _fit(draw, label, "DejaVuSans.ttf", _SERIES_BOX, 56, 28, 1.4)
-        _draw_block(draw, lines, font, _SERIES_BOX, step, palette.accent)
+        font, lines, step = _fit(draw, label, faces.text, series_box, 56, 28, 1.4)
+        _draw_block(draw, lines, font, series_box, step, palette.accent)
 
     title_text = _clean(title) or "Untitled"
-    font, lines, step = _fit(draw, title_text, "DejaVuSerif-Bold.ttf", _TITLE_BOX, 156, 44, 1.2)
-    bottom = _draw_block(draw, lines, font, _TITLE_BOX, step, palette.ink)
+    font, lines, step = _fit(draw, title_text, faces.title, title_box, 156, 44, 1.2)
+    bottom = _draw_block(draw, lines, font, title_box, step, palette.ink)
 
     # Ornament: a short rule with a diamond, between the title and the author band.
-    y = min(bottom + 110, _BAND_TOP - 120)
+    y = min(bottom + 110, band_top - 120)
     cx = width // 2
     draw.line((cx - 220, y, cx - 36, y), fill=palette.accent, width=4)
     draw.line((cx + 36, y, cx + 220, y), fill=palette.accent, width=4)
@@ -232,12 +276,13 @@ def generate_cover(title: str, authors: list[str], series: str | None = None,
 
     byline = _authors_label(authors)
     if byline:
-        font, lines, step = _fit(draw, byline, "DejaVuSans.ttf", _AUTHOR_BOX, 84, 30, 1.3)
-        _draw_block(draw, lines, font, _AUTHOR_BOX, step, palette.ink)
+        font, lines, step = _fit(draw, byline, faces.text, author_box, 84, 30, 1.3)
+        _draw_block(draw, lines, font, author_box, step, palette.ink)
 
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False)
-    return CoverImage(out.getvalue(), *_PNG, width, height)
+    return CoverImage(out.getvalue(), *_PNG, width, height,
+                      recipe=(title, tuple(authors), series, series_index, palette_seed))
 
 
 def _sniff(data: bytes) -> str | None:

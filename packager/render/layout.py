@@ -17,6 +17,7 @@ class Entry:
     chapter: Chapter | None = None
     index: int = -1
     children: list[Entry] = field(default_factory=list)
+    lone: bool = False  # the only, untitled chapter of an anthology's story: its title is the story's
 
     @property
     def file(self) -> str:
@@ -97,8 +98,9 @@ def plan(book: Book) -> tuple[list[Entry], list[Entry]]:
             holder = part_entry.children
         for chapter in chapters:
             entry = Entry("chapter", f"chapter-{index + 1:03d}", chapter_title(book, chapter, index), chapter, index)
+            entry.lone = story is not None and not part and _is_lone_untitled(book, chapter)
             sequence.append(entry)
-            if not (story is not None and not part and _is_lone_untitled(book, chapter)):
+            if not entry.lone:
                 holder.append(entry)  # a one-chapter story without a heading: its title page is its entry
             index += 1
     if book.endnotes:

@@ -38,7 +38,7 @@ from typing import Iterator
 from packager import __version__
 from packager.model import Book
 from packager.render.assets import Theme, environment, styles_dir
-from packager.render.cover import CoverImage
+from packager.render.cover import COVER_SIZE, CoverFaces, CoverImage, generate_cover
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
 from packager.render.stack import with_room
 
@@ -53,6 +53,7 @@ class PdfResult:
     refused_urls: list[str] = field(default_factory=list)
     rendered_chunks: int = 0
     cached_chunks: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ def _render(job: _Job) -> _Rendered:
 def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
+    from packager.render import hyphenation
     from packager.render.fetcher import LocalOnlyFetcher
+
+    hyphenation.install()
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -185,8 +189,11 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     """The whole book as a PDF. `jobs` > 1 renders chunks in that many processes; `cache_dir` keeps
     rendered chunks for the next build. A `variant` (pdf/ua-1, pdf/a-3b) is rendered as one document,
     so that WeasyPrint's tags and archival metadata describe the whole book."""
+    cover = print_cover(cover, theme)
     if variant:
-        return _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
+        result = _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
+        result.warnings = _font_warnings(book)
+        return result
     env = environment()
     sequence, outline = plan(book)
     meta = book.metadata
@@ -195,8 +202,10 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     chapter_names = note_group_names(book, sequence)
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
-                   ornament=theme.ornament, chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
-    result = PdfResult(b"")
+                   ornament=theme.ornament, chapter_names=chapter_names,
+                   story_blocks=[story_front_blocks(h) for h in book.stories],
+                   edition=modified.strftime("%Y-%m-%d"), version=__version__)
+    result = PdfResult(b"", warnings=_font_warnings(book))
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
@@ -223,20 +232,21 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         front = placeholder.result()
         for _ in range(3):  # the front's length can change with the digits of its page numbers
             parts, starts, plans, overlays = [front], [0], [], []
-            plans.append(_overlay_plan(front, 0, 0, [], has_cover))
+            plans.append(_overlay_plan(front, 0, 0, [], has_cover, 0))
             overlays.append(renderer.submit(overlay_job(plans[0][0])))
+            first = _opening(front.pages, True)  # page 1, where the body begins: always a recto
             for chunk, waiting in zip(body_chunks, pending):
                 rendered = waiting.result()
                 end = starts[-1] + parts[-1].pages
-                starts.append(_opening(end, theme.recto))
+                starts.append(first if len(starts) == 1 else _opening(end, theme.recto))
                 parts.append(rendered)
-                plans.append(_overlay_plan(rendered, starts[-1], end, chunk, has_cover))
+                plans.append(_overlay_plan(rendered, starts[-1], end, chunk, has_cover, first))
                 overlays.append(renderer.submit(overlay_job(plans[-1][0])))
-            page_of, position = _positions(parts, starts)
+            page_of, position = _positions(parts, starts, first)
             endnotes_start = _opening(starts[-1] + parts[-1].pages, theme.recto)
             endnotes = None
             if endnotes_entry is not None:  # their back links give the body's pages
-                page_of[endnotes_entry.anchor] = endnotes_start + 1
+                page_of[endnotes_entry.anchor] = endnotes_start + 1 - first
                 endnote_hrefs = {i: LINK_PREFIX for i in chapter_names} | {-1: None}
                 endnotes = renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(
                     entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
@@ -252,7 +262,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
             for name, (index, y) in rendered.anchors.items():
                 position[name] = (endnotes_start + index, y)
             end = starts[-1] + parts[-1].pages
-            plans.append(_overlay_plan(rendered, endnotes_start, end, [endnotes_entry], has_cover))
+            plans.append(_overlay_plan(rendered, endnotes_start, end, [endnotes_entry], has_cover, first))
             overlays.append(renderer.submit(overlay_job(plans[-1][0])))
             parts.append(rendered)
             starts.append(endnotes_start)
@@ -264,7 +274,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     overlay_pages = [(doc, page + lead) for doc, (pages, lead) in enumerate(plans)
                      for page in range(len(pages) - lead)]
     result.data = _merge(parts, starts, overlays, overlay_pages, position, outline, book, modified,
-                         geometry.shift_points, has_cover=has_cover)
+                         geometry.shift_points, has_cover=has_cover, first=first)
     result.pages = len(overlay_pages)
     return result
 
@@ -375,6 +385,30 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=10)
 
 
+def _font_warnings(book: Book) -> list[str]:
+    """A warning for each script of the book (its text, titles and metadata) that no installed font
+    can draw."""
+    from packager.render.scripts import missing_font_warnings
+
+    meta = book.metadata
+    texts = [meta.title or "", *meta.authors, *(b.text for c in book.chapters for b in c.blocks),
+             *(c.display_title or "" for c in book.chapters), *(b.text for b in book.front_matter),
+             *(n.block.text for n in book.endnotes)]
+    return missing_font_warnings(texts)
+
+
+def print_cover(cover: CoverImage | None, theme: Theme) -> CoverImage | None:
+    """The cover as the PDF prints it. A generated cover is drawn again with the page's proportions
+    and in the theme's faces, so the whole of it shows at the trim size; a user's image is shown
+    whole (print.css), never cropped."""
+    if cover is None or cover.recipe is None:
+        return cover
+    title, authors, series, series_index, seed = cover.recipe
+    faces = CoverFaces(*theme.cover_faces) if theme.cover_faces else CoverFaces()
+    height = round(COVER_SIZE[0] * theme.geometry.height / theme.geometry.width)
+    return generate_cover(title, list(authors), series, series_index, seed, height=height, faces=faces)
+
+
 def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int,
                  cache_dir: Path | None, variant: str) -> PdfResult:
     """The book as one WeasyPrint document: page numbers, running heads, contents page numbers and
@@ -386,7 +420,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
         book=book, meta=book.metadata, front_blocks=front_blocks(book), entries=sequence, outline=outline,
         story_blocks=[story_front_blocks(h) for h in book.stories],
         cover=cover_uri, chapter_names=chapter_names, endnote_hrefs={i: "" for i in chapter_names} | {-1: None},
-        modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        modified=modified.strftime("%Y-%m-%dT%H:%M:%SZ"), edition=modified.strftime("%Y-%m-%d"),
         version=__version__, ornament=theme.ornament)
     whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
@@ -394,7 +428,20 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
+    if sequence and sequence[0].anchor in rendered.anchors:
+        result.data = _with_page_labels(rendered.data, cover is not None, rendered.anchors[sequence[0].anchor][0])
     return result
+
+
+def _with_page_labels(data: bytes, has_cover: bool, first: int) -> bytes:
+    """A whole-document PDF with the page labels of the chunked render (WeasyPrint writes none)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as document:
+        document.Root.PageLabels = _page_labels(has_cover, first)
+        out = io.BytesIO()
+        document.save(out, deterministic_id=True)
+        return out.getvalue()
 
 
 def _stylesheets(theme: Theme, extra: str = "") -> tuple[tuple[str, str], ...]:
@@ -412,13 +459,14 @@ def _opening(index: int, recto: bool) -> int:
     return index + 1 if recto and index % 2 else index
 
 
-def _positions(parts: list[_Rendered], starts: list[int]):
-    """The printed page number and the position of every anchor in the body chunks."""
+def _positions(parts: list[_Rendered], starts: list[int], first: int):
+    """The printed page number (page 1 at index `first`) and the position of every anchor in the
+    body chunks."""
     page_of: dict[str, int] = {}
     position: dict[str, tuple[int, float]] = {}
     for rendered, start in zip(parts[1:], starts[1:]):
         for name, (index, y) in rendered.anchors.items():
-            page_of[name] = start + index + 1
+            page_of[name] = start + index + 1 - first
             position[name] = (start + index, y)
     return page_of, position
 
@@ -427,24 +475,26 @@ _BLANK = {"kind": "plain", "head": "", "folio": ""}
 
 
 def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry],
-                  has_cover: bool) -> tuple[list[dict[str, str]], int]:
+                  has_cover: bool, first: int) -> tuple[list[dict[str, str]], int]:
     """The running head and printed page number of each page of one part (the front, a chunk, the
     endnotes) and of the blank versos put before it (from `end`, where the previous part ended), as
     one small overlay document, so that overlays render in parallel and are cached like chunks.
     Openings, part pages and blank pages carry neither. A part that starts on a verso gets a leading
-    dummy page (`lead` = 1) so that its overlay pages fall on the same sides as in the book."""
+    dummy page (`lead` = 1) so that its overlay pages fall on the same sides as in the book. Pages
+    are numbered from the body's first page (`first`, page 1); the front carries no numbers."""
     lead = end % 2
     pages = [_BLANK] * (lead + start - end)
     if start == 0:  # the front
         return pages + [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain")
                         for i in range(rendered.pages)], lead
-    openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+    openings = sorted(((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors),
+                      key=lambda opening: opening[0])  # stable: a story and its first chapter share a page
     for index in range(rendered.pages):
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
         opening = any(first == index for first, _ in openings)
         plain = opening or entry is None or entry.kind in ("part", "story") or index in rendered.blanks
-        pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
+        pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1 - first)})
     return pages, lead
 
 
@@ -461,6 +511,22 @@ def _add_overlay(page, overlay, number: int) -> None:
     page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
     page.contents_coalesce()
+
+
+def _page_labels(has_cover: bool, first: int):
+    """The page labels a viewer shows, as printed: the cover by name, the front matter in roman
+    numerals (half-title i), the body from 1."""
+    import pikepdf
+
+    ranges = []
+    if has_cover:
+        ranges += [0, pikepdf.Dictionary(P=pikepdf.String("Cover")),
+                   1, pikepdf.Dictionary(P=pikepdf.String("Inside cover"))]
+    front = 2 if has_cover else 0
+    if front < first:
+        ranges += [front, pikepdf.Dictionary(S=pikepdf.Name.r)]
+    ranges += [first, pikepdf.Dictionary(S=pikepdf.Name.D)]
+    return pikepdf.Dictionary(Nums=pikepdf.Array(ranges))
 
 
 def _retag_fonts(document, salt: int) -> None:
@@ -482,10 +548,11 @@ def _retag_fonts(document, salt: int) -> None:
 
 def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
            overlay_pages: list[tuple[int, int]], position: dict[str, tuple[int, float]],
-           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool) -> bytes:
+           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool,
+           first: int) -> bytes:
     """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins (a blank verso
     put before a chunk that must open on a recto), the overlay set over them, bookmarks, cross-chunk
-    links, metadata."""
+    links, page labels, metadata."""
     import pikepdf
 
     merged = pikepdf.Pdf.new()
@@ -552,6 +619,7 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
     for key, value in info.items():
         merged.docinfo[key] = value
     merged.Root.Lang = pikepdf.String(meta.language)
+    merged.Root.PageLabels = _page_labels(has_cover, first)
     merged.Root.PageMode = pikepdf.Name.UseOutlines
     out = io.BytesIO()
     merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,

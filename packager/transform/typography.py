@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-_ELISIONS = r"(?:tis|twas|twere|twill|em|n|til|till|cause|bout|round|nuff|sup|ello|ere|appen|kay|im|er|ave)"
+_ELISIONS = (r"(?:tis|twas|twere|twill|em|n|til|till|cause|bout|round|nuff|sup|ello|ere|appen|kay|im|er|ave"
+             r"|change|cos|fraid|gainst|neath|nother|scuse|spose|twixt)")
 
 
 _DOTS_SPACED = re.compile(r"\.\s\.\s\.")
@@ -15,8 +16,13 @@ _INNER_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
 _ELISION = re.compile(rf"(?<![\w'])'(?={_ELISIONS}\b)", re.IGNORECASE)
 _DECADE = re.compile(r"(?<![\w'])'(?=\d0s\b|\d\d\b)")
 _N_CLOSE = re.compile(r"(?<=\u2019n)'")
-_OPEN_DOUBLE = re.compile(r"(?:^|(?<=[\s(\[{\u2014\u2013/-]))\"")
-_OPEN_SINGLE = re.compile(r"(?:^|(?<=[\s(\[{\u2014\u2013\u201c/-]))'")
+# After a dash or a slash a quote opens only when a word follows it (`—"Run!"`); before a space, a
+# punctuation mark or the end it closes a word cut short (`munifi—"`, `Kakashi-"`).
+_OPEN_DOUBLE = re.compile(r"(?:^|(?<=[\s(\[{])|(?<=[\u2014\u2013/-])(?=\"\w))\"")
+_OPEN_SINGLE = re.compile(r"(?:^|(?<=[\s(\[{\u201c])|(?<=[\u2014\u2013/-])(?='\w))'")
+# A dash that ended a hard-wrapped line is joined to the next line's word by a space the author
+# never typed (`instance--` / `literally`): a dash closed up on its left is closed up on its right.
+_DASH_AT_JOIN = re.compile(r"(?<=\w)(\u2014|---?)[ \t]+(?=[\w\"'\u201c\u2018])")
 _DOUBLE_AFTER_SINGLE = re.compile(r"(?<=\u2018)\"")
 
 
@@ -28,9 +34,12 @@ def ellipses(text: str) -> str:
 
 
 def dashes(text: str) -> str:
-    """`---` and `--` become an em dash; `--` between digits an en dash (pages 10--12)."""
-    if "--" not in text:
+    """`---` and `--` become an em dash; `--` between digits an en dash (pages 10--12). A dash closed
+    up to the word before it and followed by a space (where a hard-wrapped line ended) is closed up
+    to the word after it too."""
+    if "--" not in text and "\u2014" not in text:
         return text
+    text = _DASH_AT_JOIN.sub("\u2014", text)
     text = text.replace("---", "\u2014")
     return _EN_DASH.sub("\u2013", text).replace("--", "\u2014")
 
