@@ -18,6 +18,7 @@ from typing import Any
 from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
 from packager.model import Block, Book, Metadata
+from packager.progress import report
 from packager.read.collection import Collection
 from packager.read.sources import BookSource, StorySource
 from packager.read.sidecar import is_language_code
@@ -175,6 +176,7 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
                  series_index: int | None = None) -> RenderedBook:
     """One story rendered in memory. Settings come from the command line, else the story's sidecar,
     else the collection's defaults."""
+    report("reading")
     story = load_story(source, options.metadata, _story_defaults(collection, series_index))
     layers = (story.sidecar.options, collection.options if collection is not None else {})
     warnings = list(story.warnings)
@@ -207,6 +209,7 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     warnings: list[str] = []
     reports: list[str] = []
     notes_found = notes_removed = 0
+    report("reading")
     for source in sources:
         story = load_story(source, None, defaults)
         layers = (story.sidecar.options, collection.options)
@@ -279,6 +282,7 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
     warnings: list[str] = []
     if "epub" in options.formats:
         from packager.render.epub import build_epub
+        report("EPUB")
         rendered["epub"] = build_epub(book, theme, cover, modified)
         if theme.user_css_references:
             warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "

@@ -57,6 +57,7 @@ def archive_build(tmp_path_factory):
     return result, out, build_json(root / "report.json")
 
 
+@pytest.mark.slow
 def test_a_folder_of_the_seeds_and_the_cc0_stories_builds_one_epub_and_one_pdf_per_story(archive_build):
     _, out, report = archive_build
     built = {row["slug"] for row in report["books"] if row["status"] == "built"}
@@ -66,6 +67,7 @@ def test_a_folder_of_the_seeds_and_the_cc0_stories_builds_one_epub_and_one_pdf_p
         assert (out / f"{slug}.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+@pytest.mark.slow
 def test_one_corrupt_story_fails_alone_with_a_one_line_reason(archive_build):
     result, out, report = archive_build
     assert result.returncode == 1, result.stderr
@@ -79,6 +81,7 @@ def test_one_corrupt_story_fails_alone_with_a_one_line_reason(archive_build):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".part") or p.name.startswith("zz")]
 
 
+@pytest.mark.slow
 def test_the_summary_table_shows_every_book_with_its_counts(archive_build):
     result, _, report = archive_build
     assert "8 built, 0 unchanged, 1 failed" in result.stdout

