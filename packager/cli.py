@@ -92,7 +92,8 @@ def _library_title(found: list[Discovery]) -> str | None:
 def build(
     sources: List[Path] = typer.Argument(..., metavar="SOURCE",
                                          help="Story files (.txt, .md), story folders, or folders of stories."),
-    to: str = typer.Option("epub,pdf", "--to", metavar="FORMATS", help="Formats to build: epub, pdf or both (epub,pdf)."),
+    to: str = typer.Option("epub,pdf", "--to", metavar="FORMATS",
+                           help="Formats to build: epub, pdf or both (epub,pdf)."),
     out_dir: Path = typer.Option(Path("dist"), "--out-dir", metavar="DIR", help="Where the books are written."),
     notes: Optional[str] = typer.Option(None, "--notes", metavar="MODE",
                                         help="Author's notes: keep (default), strip, or endnotes."),
@@ -255,33 +256,34 @@ def _show_single(result: BatchReport) -> None:
 
 def _show_summary(result: BatchReport) -> None:
     """The closing table, then every warning and every failure, each in one line."""
-    # At 80 columns the titles wrap between words; a file's name is never split (its stem on one
-    # line, its extensions on the next), and the output folder is named as what it is.
+    # Each book's files (its name in the output folder, then its extensions) go under its title, where
+    # the width of a whole column leaves room for them: at 80 columns a column of their own split them.
     table = Table(title=f"Books in {result.out_dir}{os.sep}", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("Book", overflow="fold", ratio=1)
+    table.add_column("Book", overflow="fold")
     table.add_column("Status")
     table.add_column("Ch.", justify="right")
     table.add_column("Words", justify="right")
     table.add_column("Notes", justify="right", header_style="bold")
     table.add_column("Warn.", justify="right")
     table.add_column("Time", justify="right")
-    table.add_column("Files", no_wrap=True, overflow="ellipsis")
     colours = {"built": "green", "skipped": "dim", "failed": "bold red"}
     unchanged = [row for row in result.rows if row.status == "skipped"]
     for row in (row for row in result.rows if row.status != "skipped"):
         failed = row.status == "failed"
-        files = (row.outputs[0].split(".", 1)[0] + "\n" + " ".join("." + n.split(".", 1)[1] for n in row.outputs)) \
-            if row.outputs else ""
-        table.add_row(_escape(row.title or row.source), f"[{colours[row.status]}]{row.status}[/]",
+        book = _escape(row.title or row.source)
+        if row.outputs:
+            stem = row.outputs[0].split(".", 1)[0]
+            extensions = " ".join("." + name.split(".", 1)[1] for name in row.outputs)
+            book += f"\n[dim]{_escape(stem)} {_escape(extensions)}[/]"
+        table.add_row(book, f"[{colours[row.status]}]{row.status}[/]",
                       "" if failed else str(row.chapters), "" if failed else f"{row.words:,}",
                       "" if failed else f"{row.notes_found}/{row.notes_removed}",
-                      str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "",
-                      _escape(files))
+                      str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "")
     if unchanged:  # one line for the books not rebuilt: a rerun's table stays short
         books = f"{len(unchanged)} book{'s' if len(unchanged) != 1 else ''}"
         table.add_row(f"[dim]{books} not rebuilt[/]", "[dim]unchanged[/]",
                       str(sum(r.chapters for r in unchanged)), f"{sum(r.words for r in unchanged):,}",
-                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "", "")
+                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "")
     out.print(table)
     out.print(f"{result.count('built')} built, {result.count('skipped')} unchanged, {result.count('failed')} failed "
               f"in {result.seconds:.1f}s (notes: found/stripped)")
