@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from conftest import run_packager, shared
@@ -176,6 +177,7 @@ def test_inspect_names_the_rule_behind_every_heading_and_note():
     assert "edge_content" in tree and "explicit_marker" in tree
 
 
+@pytest.mark.slow
 def test_endnotes_link_both_ways_and_pass_epubcheck(tmp_path):
     run_packager("build", shared("seeds", "003_c873871c6bd971e6.txt"), "--to", "epub", "--notes", "endnotes",
                  "--out-dir", tmp_path)

@@ -97,6 +97,7 @@ def test_metadata_is_complete(built_samples):
     assert named["calibre:series_index"] == "1"
 
 
+@pytest.mark.slow
 def test_the_identifier_is_stable_for_the_same_title_and_author(tmp_path):
     story = shared("seeds", "002_70d5451547c23a5a.txt")
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "a")
@@ -142,6 +143,7 @@ def test_navigation_has_toc_landmarks_and_ncx_in_spine_order(built_books):
     assert positions == sorted(positions)
 
 
+@pytest.mark.slow
 def test_parts_nest_their_chapters_in_the_table_of_contents(tmp_path):
     run_packager("build", shared("corpus", "gutenberg", "war-and-peace.txt"), "--to", "epub",
                  "--out-dir", tmp_path)
@@ -178,6 +180,7 @@ def test_cover_beside_a_story_folder_is_used(built_books):
         shared("corpus", "cc0", "creative-freedom", "cover.png")).data
 
 
+@pytest.mark.slow
 def test_metadata_precedence_command_line_over_sidecar_over_text(tmp_path):
     story = tmp_path / "tale.txt"
     story.write_text("The Text Title\nby Text Author\n\nChapter 1\n\nIt began.\n\nIt ended.\n")
@@ -198,6 +201,7 @@ def test_metadata_precedence_command_line_over_sidecar_over_text(tmp_path):
     assert meta.findtext(".//dc:creator", namespaces=NS) == "Text Author"
 
 
+@pytest.mark.slow
 def test_story_text_is_escaped_never_markup(tmp_path):
     story = tmp_path / "hostile.txt"
     story.write_text('Chapter 1: <script>alert(1)</script> & "Co"\n\nShe typed <b>bold</b> & left.\n\n'

@@ -232,6 +232,7 @@ def test_symlink_inside_the_story_folder_is_read(tmp_path):
         assert any(b"Departure" in archive.read(n) for n in archive.namelist())
 
 
+@pytest.mark.slow
 def test_a_folder_link_looping_back_up_is_skipped_not_followed_forever(tmp_path):
     library = tmp_path / "library"
     (library / "one").mkdir(parents=True)
