@@ -201,6 +201,7 @@ def test_endnotes_link_both_ways_and_pass_epubcheck(tmp_path):
     assert "Hope you enjoy" in text and "See you next time" in text
 
 
+@pytest.mark.slow
 def test_gutenberg_licence_is_left_out_unless_kept(tmp_path):
     book = shared("corpus", "gutenberg", "a-christmas-carol.txt")
     run_packager("build", book, "--to", "epub", "--out-dir", tmp_path / "a")
@@ -221,6 +222,7 @@ def test_scene_break_ornament_can_be_chosen(tmp_path):
     assert re.search(r'hr\.scene-break::after \{ content: "~ o ~"', css)
 
 
+@pytest.mark.slow
 def test_smart_typography_can_be_turned_off(tmp_path):
     story = write(tmp_path, 'Chapter 1\n\n"It\'s late -- isn\'t it..." she said.\n\nYes.\n')
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "on")

@@ -56,6 +56,7 @@ def test_every_sample_story_passes_epubcheck(built_samples):
     assert {name: msgs for name, msgs in epubcheck_all(books).items() if msgs} == {}
 
 
+@pytest.mark.slow
 def test_a_rebuild_gives_identical_bytes(tmp_path):
     story = shared("seeds", "003_c873871c6bd971e6.txt")
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "a")

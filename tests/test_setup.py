@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import JAVA_PACKAGE
 
 TESTS = Path(__file__).resolve().parent
@@ -22,6 +24,7 @@ def test_builds_run_by_the_tests_cache_their_pdf_chunks_in_the_sessions_temporar
     assert session in Path(in_a_subprocess).resolve().parents
 
 
+@pytest.mark.slow
 def test_without_java_an_epubcheck_test_fails_in_one_line_naming_the_package(pytester, monkeypatch, tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()

@@ -86,6 +86,7 @@ def test_a_single_book_shows_no_progress_when_stderr_is_not_a_terminal(tmp_path)
     assert len(result.stdout.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_batch_progress_bar_gives_the_time_taken_then_the_time_left(tmp_path):
     folder = two_story_folder(tmp_path / "stories")
     status, _, terminal = on_terminal("build", folder, "--to", "epub", "--out-dir", tmp_path / "out", "--jobs", "1")
@@ -93,6 +94,7 @@ def test_a_batch_progress_bar_gives_the_time_taken_then_the_time_left(tmp_path):
     assert re.search(r"\d:\d\d:\d\d elapsed, (\d:\d\d:\d\d|-:--:--) left", terminal), terminal
 
 
+@pytest.mark.slow
 def test_a_rerun_with_every_book_unchanged_shows_no_progress_bar(tmp_path):
     folder = two_story_folder(tmp_path / "stories")
     run_packager("build", folder, "--to", "epub", "--out-dir", tmp_path / "out")
@@ -104,6 +106,7 @@ def test_a_rerun_with_every_book_unchanged_shows_no_progress_bar(tmp_path):
 
 # --- the result of a build -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_single_build_says_how_many_notes_it_found_and_stripped(tmp_path):
     story = shared("seeds", "003_c873871c6bd971e6.txt")
     seen = inspect_json(story)
@@ -118,6 +121,7 @@ def test_a_single_build_says_how_many_notes_it_found_and_stripped(tmp_path):
     assert stripped.stdout.strip().endswith(f"notes: {found} found, {removed} stripped")
 
 
+@pytest.mark.slow
 def test_a_batch_leaves_no_lock_file_in_the_output_folder(tmp_path):
     folder = two_story_folder(tmp_path / "stories")
     run_packager("build", folder, "--to", "epub", "--out-dir", tmp_path / "out")
@@ -161,6 +165,7 @@ def test_the_style_help_lists_every_theme_and_the_page_size_help_a_custom_size()
     assert re.search(r"--page-size SIZE PDF page size: .*WIDTHxHEIGHT", text)
 
 
+@pytest.mark.slow
 def test_the_summary_at_80_columns_splits_no_file_name_and_names_the_output_folder(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "packager", "build", ROOT / "stories", "--to", "epub",
