@@ -18,6 +18,7 @@ from typing import Any
 from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
 from packager.model import Block, Book, Metadata
+from packager.progress import report
 from packager.read.collection import Collection
 from packager.read.sources import BookSource, StorySource
 from packager.read.sidecar import is_language_code
@@ -177,6 +178,7 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
                  series_index: int | None = None) -> RenderedBook:
     """One story rendered in memory. Settings come from the command line, else the story's sidecar,
     else the collection's defaults."""
+    report("reading")
     story = load_story(source, options.metadata, _story_defaults(collection, series_index))
     layers = (story.sidecar.options, collection.options if collection is not None else {})
     warnings = list(story.warnings)
@@ -209,6 +211,7 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     warnings: list[str] = []
     reports: list[str] = []
     notes_found = notes_removed = 0
+    report("reading")
     for source in sources:
         story = load_story(source, None, defaults)
         layers = (story.sidecar.options, collection.options)
@@ -283,6 +286,7 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
     warnings: list[str] = []
     if "epub" in options.formats or "kepub" in options.formats:
         from packager.render.epub import build_epub
+        report("EPUB")
         epub = build_epub(book, theme, cover, modified)
         if "epub" in options.formats:
             rendered["epub"] = epub

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 from rich.markup import escape
 from rich.tree import Tree
 
@@ -27,7 +28,9 @@ from packager.batch import BatchProgress, BatchReport, run_batch
 from packager.build import KNOWN_FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
+from packager.progress import Stage, reporting
 from packager.read.sources import Discovery, find_books, find_stories
+from packager.render.assets import PAGE_SIZES, theme_names
 from packager.report import book_to_json
 from packager.story import load_story, title_from_name
 
@@ -36,6 +39,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Turn stories kept as plain text or Markdown into EPUB 3 and typeset PDF books.",
     pretty_exceptions_enable=False,
+    # Click's own help layout: at any width it wraps the help text and keeps option names whole
+    # (Rich's panels cut them to fit, `--any-page-open…`).
+    rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -84,35 +90,41 @@ def _library_title(found: list[Discovery]) -> str | None:
 
 @app.command()
 def build(
-    sources: List[Path] = typer.Argument(..., metavar="SOURCE...",
+    sources: List[Path] = typer.Argument(..., metavar="SOURCE",
                                          help="Story files (.txt, .md), story folders, or folders of stories."),
-    to: str = typer.Option("epub,pdf", "--to", help="Formats to build: epub, pdf, kepub (Kobo), comma-separated."),
-    out_dir: Path = typer.Option(Path("dist"), "--out-dir", help="Where the books are written."),
-    notes: Optional[str] = typer.Option(None, "--notes",
+    to: str = typer.Option("epub,pdf", "--to", metavar="FORMATS",
+                           help="Formats to build: epub, pdf, kepub (Kobo), comma-separated."),
+    out_dir: Path = typer.Option(Path("dist"), "--out-dir", metavar="DIR", help="Where the books are written."),
+    notes: Optional[str] = typer.Option(None, "--notes", metavar="MODE",
                                         help="Author's notes: keep (default), strip, or endnotes."),
-    style: Optional[str] = typer.Option(None, "--style", help="A theme from styles/ (classic, modern) "
-                                        "or a .css file laid over the default theme."),
-    cover: Optional[str] = typer.Option(None, "--cover", help="A JPEG or PNG, 'auto' (a generated cover, "
-                                        "the default) or 'none'."),
-    title: Optional[str] = typer.Option(None, "--title", help="Book title (overrides text and sidecar)."),
-    author: Optional[List[str]] = typer.Option(None, "--author", help="Author; repeat for several."),
-    language: Optional[str] = typer.Option(None, "--language", help="Language code, e.g. en, fr."),
-    page_size: Optional[str] = typer.Option(None, "--page-size",
-                                            help="PDF page size: a5 (default), 6x9in, a4, letter."),
-    scene_break: Optional[str] = typer.Option(None, "--scene-break", help="Scene-break ornament: a text "
-                                              "such as '~ ~ ~', or 'rule' for a plain rule."),
+    style: Optional[str] = typer.Option(None, "--style", metavar="NAME|FILE.css",
+                                        help=f"A theme ({', '.join(theme_names())}; classic by default) "
+                                             "or a .css file laid over the default theme."),
+    cover: Optional[str] = typer.Option(None, "--cover", metavar="FILE|auto|none",
+                                        help="A JPEG or PNG, 'auto' (a generated cover, the default) or 'none'."),
+    title: Optional[str] = typer.Option(None, "--title", metavar="TEXT",
+                                        help="Book title (overrides text and sidecar)."),
+    author: Optional[List[str]] = typer.Option(None, "--author", metavar="NAME",
+                                               help="Author; repeat for several."),
+    language: Optional[str] = typer.Option(None, "--language", metavar="CODE", help="Language code, e.g. en, fr."),
+    page_size: Optional[str] = typer.Option(None, "--page-size", metavar="SIZE",
+                                            help=f"PDF page size: {', '.join(PAGE_SIZES)} (a5 by default), or "
+                                                 "WIDTHxHEIGHT with a unit (140x216mm)."),
+    scene_break: Optional[str] = typer.Option(None, "--scene-break", metavar="TEXT|rule", help="Scene-break "
+                                              "ornament: a text such as '~ ~ ~', or 'rule' for a plain rule."),
     keep_licence: Optional[bool] = typer.Option(None, "--keep-licence/--drop-licence",
                                                 help="Keep a Project Gutenberg licence as back matter."),
     recto_openings: Optional[bool] = typer.Option(None, "--recto-openings/--any-page-openings",
                                                   help="PDF: open chapters and parts on right-hand pages."),
-    pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", help="PDF: pdf/ua-1 (tagged, "
-                                              "accessible) or pdf/a-3b (archival); rendered in one process."),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1,
+    pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", metavar="VARIANT", help="PDF: pdf/ua-1 "
+                                              "(tagged, accessible) or pdf/a-3b (archival); rendered in one process."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1, metavar="N",
                              help="Processes (default: the number of cores): books built side by side in a "
                                   "batch, or the PDF's chunks of a single book."),
     smart_typography: bool = typer.Option(True, "--smart-typography/--no-smart-typography",
                                           help="Curly quotes, real dashes and ellipses."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the batch summary as JSON to this file."),
+    report: Optional[Path] = typer.Option(None, "--report", metavar="FILE.json",
+                                          help="Write the build's summary as JSON to this file."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDRESS",
                                                  help="Build on a Dask cluster (tcp://host:8786) instead of "
                                                       "local processes; needs the distributed package."),
@@ -120,8 +132,8 @@ def build(
 ) -> None:
     """Build an EPUB and a PDF of every story given, into the output folder (default dist/).
 
-    A folder of stories is a batch: its books are built in parallel, unchanged ones are skipped, and
-    the folder gets a library page (index.html) and an OPDS catalogue (catalog.xml)."""
+    A folder of stories is a batch: its books are built in parallel, unchanged ones are skipped,
+    and the folder gets a library page (index.html) and an OPDS catalogue (catalog.xml)."""
     try:
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
@@ -143,7 +155,7 @@ def build(
     batch = library_title is not None or len(books) > 1 or report is not None or dask_scheduler is not None
     warnings = [w for discovery in found for w in discovery.warnings]
     try:
-        with _progress(batch) as on_progress:
+        with _progress(batch, books) as on_progress:
             result = run_batch(books, options, incremental=library_title is not None, library_title=library_title,
                                dask_scheduler=dask_scheduler, warnings=warnings, on_progress=on_progress,
                                debug=debug)
@@ -161,24 +173,62 @@ def build(
 
 
 @contextmanager
-def _progress(batch: bool) -> Iterator[Callable[[BatchProgress], None] | None]:
-    """A Rich progress display on a terminal: books done, those in flight, time left."""
-    if not batch or not err.is_terminal:
+def _progress(batch: bool, books: list) -> Iterator[Callable[[BatchProgress], None] | None]:
+    """What is under way, on a terminal only (stderr; nothing is added when it is not a terminal):
+    for a batch, the books done of those to build, those in flight, the time taken and the time left;
+    for one book, the step it is at: reading, EPUB, the PDF's chunks done of all, merging."""
+    if not err.is_terminal or not books:
         yield None
-        return
+    elif batch:
+        with _batch_progress() as update:
+            yield update
+    else:
+        with _book_progress(Path(str(books[0].path)).name):
+            yield None
+
+
+@contextmanager
+def _batch_progress() -> Iterator[Callable[[BatchProgress], None]]:
+    """Shown from the first book to build on: a rerun with every book unchanged shows none."""
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("finding books", total=None)
+               TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"))
+    progress = Progress(*columns, console=err, transient=True)
+    task = progress.add_task("building", total=None)
 
-        def update(state: BatchProgress) -> None:
-            flying = ", ".join(Path(label).name for label in state.in_flight)
-            flying = flying if len(flying) <= 50 else flying[:49] + "…"
-            unchanged = f"{state.skipped} unchanged · " if state.skipped else ""
-            progress.update(task, total=state.total, completed=state.done,
-                            description=f"{unchanged}building {_escape(flying)}" if flying else unchanged + "done")
+    def update(state: BatchProgress) -> None:
+        if not state.total:
+            return
+        if not progress.live.is_started:
+            progress.start()
+        flying = ", ".join(Path(label).name for label in state.in_flight)
+        flying = flying if len(flying) <= 50 else flying[:49] + "…"
+        unchanged = f"{state.skipped} unchanged · " if state.skipped else ""
+        progress.update(task, total=state.total, completed=state.done,
+                        description=f"{unchanged}building {_escape(flying)}" if flying else unchanged + "done")
 
+    try:
         yield update
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+
+
+@contextmanager
+def _book_progress(label: str) -> Iterator[None]:
+    """One book's steps, told by the build through packager.progress; each step is drawn at once."""
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
+               TimeElapsedColumn(), TextColumn("elapsed"))
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(_escape(label), total=None, count="")
+
+        def show(stage: Stage) -> None:
+            count = f"{stage.done}/{stage.total} chunks" if stage.total else ""
+            progress.update(task, description=f"{_escape(label)} · {stage.name}", total=stage.total,
+                            completed=stage.done, count=count)
+            progress.refresh()
+
+        with reporting(show):
+            yield
 
 
 def _write_report(path: Path, result: BatchReport) -> None:
@@ -200,36 +250,40 @@ def _show_single(result: BatchReport) -> None:
         err.print(f"[bold red]error:[/] {_escape(row.error or '')}")
         return
     outputs = ", ".join(str(result.out_dir / name) for name in row.outputs)
-    out.print(f"built {_escape(outputs)} ({row.chapters} chapter{'s' if row.chapters != 1 else ''})")
+    chapters = f"{row.chapters} chapter{'s' if row.chapters != 1 else ''}"
+    out.print(f"built {_escape(outputs)} ({chapters}), notes: {row.notes_found} found, {row.notes_removed} stripped")
 
 
 def _show_summary(result: BatchReport) -> None:
     """The closing table, then every warning and every failure, each in one line."""
-    table = Table(title=f"{result.out_dir}", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("Book", overflow="fold", ratio=3)
+    # Each book's files (its name in the output folder, then its extensions) go under its title, where
+    # the width of a whole column leaves room for them: at 80 columns a column of their own split them.
+    table = Table(title=f"Books in {result.out_dir}{os.sep}", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("Book", overflow="fold")
     table.add_column("Status")
     table.add_column("Ch.", justify="right")
     table.add_column("Words", justify="right")
     table.add_column("Notes", justify="right", header_style="bold")
     table.add_column("Warn.", justify="right")
     table.add_column("Time", justify="right")
-    table.add_column("Files", overflow="fold", ratio=2)
     colours = {"built": "green", "skipped": "dim", "failed": "bold red"}
     unchanged = [row for row in result.rows if row.status == "skipped"]
     for row in (row for row in result.rows if row.status != "skipped"):
         failed = row.status == "failed"
-        files = (Path(row.outputs[0]).stem + " " + " ".join("." + n.split(".", 1)[1] for n in row.outputs)) \
-            if row.outputs else ""
-        table.add_row(_escape(row.title or row.source), f"[{colours[row.status]}]{row.status}[/]",
+        book = _escape(row.title or row.source)
+        if row.outputs:
+            stem = row.outputs[0].split(".", 1)[0]
+            extensions = " ".join("." + name.split(".", 1)[1] for name in row.outputs)
+            book += f"\n[dim]{_escape(stem)} {_escape(extensions)}[/]"
+        table.add_row(book, f"[{colours[row.status]}]{row.status}[/]",
                       "" if failed else str(row.chapters), "" if failed else f"{row.words:,}",
                       "" if failed else f"{row.notes_found}/{row.notes_removed}",
-                      str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "",
-                      _escape(files))
+                      str(len(row.warnings)) if row.warnings else "", f"{row.seconds:.1f}s" if row.seconds else "")
     if unchanged:  # one line for the books not rebuilt: a rerun's table stays short
         books = f"{len(unchanged)} book{'s' if len(unchanged) != 1 else ''}"
         table.add_row(f"[dim]{books} not rebuilt[/]", "[dim]unchanged[/]",
                       str(sum(r.chapters for r in unchanged)), f"{sum(r.words for r in unchanged):,}",
-                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "", "")
+                      f"{sum(r.notes_found for r in unchanged)}/{sum(r.notes_removed for r in unchanged)}", "", "")
     out.print(table)
     out.print(f"{result.count('built')} built, {result.count('skipped')} unchanged, {result.count('failed')} failed "
               f"in {result.seconds:.1f}s (notes: found/stripped)")
@@ -259,7 +313,7 @@ def inspect(
     if as_json:
         sys.stdout.write(json.dumps(book_to_json(story.book), ensure_ascii=False) + "\n")
         return
-    out.print(_tree(story.book))
+    out.print(_tree(story.book), soft_wrap=False)
 
 
 def _block_label(block: Block) -> str:
@@ -279,29 +333,37 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _line(markup: str) -> Text:
+    """One line of the tree: what does not fit the width ends in an ellipsis, never cut silently."""
+    text = Text.from_markup(markup, overflow="ellipsis")
+    text.no_wrap = True
+    return text
+
+
 def _tree(book: Book) -> Tree:
     meta = book.metadata
-    tree = Tree(f"[bold]{_escape(meta.title or '')}[/]{' by ' + _escape(', '.join(meta.authors)) if meta.authors else ''} "
-                f"[dim]({meta.language})[/]")
+    tree = Tree(_line(f"[bold]{_escape(meta.title or '')}[/]"
+                      f"{' by ' + _escape(', '.join(meta.authors)) if meta.authors else ''} "
+                      f"[dim]({meta.language})[/]"))
     if book.front_matter:
-        front = tree.add("front matter")
+        front = tree.add(_line("front matter"))
         for block in book.front_matter:
-            front.add(_block_label(block))
+            front.add(_line(_block_label(block)))
     part_node = None
     current_part = None
     for chapter in book.chapters:
         if chapter.part != current_part:
             current_part = chapter.part
-            part_node = tree.add(f"[bold]{_escape(chapter.part)}[/]") if chapter.part else None
+            part_node = tree.add(_line(f"[bold]{_escape(chapter.part)}[/]")) if chapter.part else None
         parent = part_node or tree
         label = _escape(chapter.display_title or "(untitled)")
-        node = parent.add(f"[bold]{label}[/] [dim]lines {chapter.lines[0]}–{chapter.lines[1]}"
-                          f"{' in ' + _escape(chapter.file) if chapter.file else ''}, rule {chapter.rule}[/]")
+        node = parent.add(_line(f"[bold]{label}[/] [dim]lines {chapter.lines[0]}–{chapter.lines[1]}"
+                                f"{' in ' + _escape(chapter.file) if chapter.file else ''}, rule {chapter.rule}[/]"))
         paragraphs = sum(1 for b in chapter.blocks if b.kind == "paragraph")
-        node.add(f"{paragraphs} paragraphs")
+        node.add(_line(f"{paragraphs} paragraphs"))
         for block in chapter.blocks:
             if block.kind in ("note", "scene_break"):
-                node.add(_block_label(block))
+                node.add(_line(_block_label(block)))
     return tree
 
 

@@ -74,12 +74,29 @@ def read_manifest(out_dir: Path) -> dict[str, Entry]:
 
 @contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
-    with open(out_dir / LOCK_NAME, "a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    """Hold the folder's manifest lock. The lock file is removed before it is released, so no empty
+    file stays in the output folder; a builder that opened it before then finds, once its lock is
+    granted, that the file it holds is no longer the one on disk, and opens the new one."""
+    path = out_dir / LOCK_NAME
+    while True:
+        lock = open(path, "a+")
         try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            held, current = os.fstat(lock.fileno()), os.stat(path)
+        except FileNotFoundError:
+            lock.close()
+            continue
+        except BaseException:
+            lock.close()
+            raise
+        if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+            break
+        lock.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        lock.close()  # releases the lock
 
 
 def update_manifest(out_dir: Path, changes: dict[str, Entry | None]) -> dict[str, Entry]:

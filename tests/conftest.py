@@ -1,9 +1,16 @@
-"""Shared fixtures: the ../shared data beside the repository, and books built once per session."""
+"""Shared fixtures: the ../shared data beside the repository, and books built once per session.
+
+Tests that take long (PDF builds, EPUBCheck over many books, long books) carry `@pytest.mark.slow`
+(or `pytestmark = pytest.mark.slow` for a whole file), so that `pytest -m "not slow"` is a quick
+subset; the README's test command runs them all.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +32,32 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: the tests need ../shared beside the repository")
     return path
+
+
+pytest_plugins = ["pytester"]  # tests of the test set-up itself run pytest on a small test file
+
+JAVA_PACKAGE = "default-jre-headless"
+
+
+def require_java() -> None:
+    """EPUBCheck runs on Java: without it, one line naming the package to install, not a traceback."""
+    if shutil.which("java") is None:
+        pytest.fail(f"EPUBCheck needs Java, and there is no java on PATH: apt-get install {JAVA_PACKAGE}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_cache_dir(tmp_path_factory) -> Path:
+    """The tests' own PDF chunk cache, in the session's temporary folder: builds run by the tests (in
+    this process or as `packager` subprocesses) never write into the user's ~/.cache/packager."""
+    folder = tmp_path_factory.mktemp("packager-cache")
+    previous = os.environ.get("PACKAGER_CACHE_DIR")
+    os.environ["PACKAGER_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("PACKAGER_CACHE_DIR", None)
+    else:
+        os.environ["PACKAGER_CACHE_DIR"] = previous
 
 
 def run_packager(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -12,6 +12,8 @@ from lxml import etree
 from pypdf import PdfReader
 
 from conftest import run_packager, shared
+
+pytestmark = pytest.mark.slow  # PDF builds
 from test_epub import NS, epubcheck_messages, opf
 
 

@@ -245,6 +245,7 @@ def war_and_peace_paragraphs() -> list[str]:
     return [p for p in (" ".join(block.split()) for block in body.split("\n\n")) if len(p) > 200]
 
 
+@pytest.mark.slow
 def test_a_10_mb_story_on_one_line_builds_without_losing_a_word(tmp_path):
     paragraphs = war_and_peace_paragraphs()
     line = " ".join(paragraphs * (10_000_000 // sum(len(p) + 1 for p in paragraphs) + 1))
@@ -257,6 +258,7 @@ def test_a_10_mb_story_on_one_line_builds_without_losing_a_word(tmp_path):
     assert epub_words(epub)[-len(expected):] == expected  # after the chapter's heading and first line
 
 
+@pytest.mark.slow
 def test_a_50_mb_story_builds_its_epub_in_under_1_gb_of_memory(tmp_path):
     text = shared("corpus", "gutenberg", "war-and-peace.txt").read_text(encoding="utf-8-sig")
     body = text[text.index("BOOK ONE: 1805"):text.index("*** END OF THIS PROJECT GUTENBERG")]
@@ -284,6 +286,7 @@ def test_a_50_mb_story_builds_its_epub_in_under_1_gb_of_memory(tmp_path):
     assert words(body.rstrip().rsplit("\n\n", 1)[-1])[-12:] == words(last)[-12:]
 
 
+@pytest.mark.slow
 def test_10000_chapters_give_10000_chapter_files_in_the_contents(tmp_path):
     paragraphs = war_and_peace_paragraphs()
     with (tmp_path / "story.txt").open("w", encoding="utf-8") as story:
@@ -505,6 +508,7 @@ def test_one_bad_story_among_several_fails_alone_and_exits_1(tmp_path, story):
 
 # --- the build never reaches the network, nor files outside its folders -------------------------
 
+@pytest.mark.slow
 def test_remote_urls_in_user_stylesheet_are_not_fetched_and_warned(tmp_path, story, loopback_server):
     base = loopback_server.base
     (tmp_path / "that.css").write_text(f"@import url({base}/evil.css);\n"
@@ -520,6 +524,7 @@ def test_remote_urls_in_user_stylesheet_are_not_fetched_and_warned(tmp_path, sto
     assert loopback_server.connections == []
 
 
+@pytest.mark.slow
 def test_remote_url_in_story_text_is_not_fetched_and_warned(tmp_path, loopback_server):
     text = GOOD_STORY + f"\nThe harbour has a page at {loopback_server.base}/harbour.html if you want it.\n"
     (tmp_path / "story.txt").write_text(text, encoding="utf-8")
@@ -534,6 +539,7 @@ def test_remote_url_in_story_text_is_not_fetched_and_warned(tmp_path, loopback_s
     assert loopback_server.connections == []
 
 
+@pytest.mark.slow
 def test_local_file_outside_allowed_folders_is_not_read_and_warned(tmp_path, story):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -549,6 +555,7 @@ def test_local_file_outside_allowed_folders_is_not_read_and_warned(tmp_path, sto
     assert any("not fetched" in w and secret.as_uri() in w for w in warnings_in(result)), result.stderr
 
 
+@pytest.mark.slow
 def test_stylesheet_relative_url_to_file_beside_it_is_allowed(tmp_path, story):
     """The counterpart: the folder of the user's stylesheet is an allowed folder (Theme.roots), so
     `url(paper.png)` next to the .css must be read, not refused."""

@@ -57,6 +57,7 @@ def archive_build(tmp_path_factory):
     return result, out, build_json(root / "report.json")
 
 
+@pytest.mark.slow
 def test_a_folder_of_the_seeds_and_the_cc0_stories_builds_one_epub_and_one_pdf_per_story(archive_build):
     _, out, report = archive_build
     built = {row["slug"] for row in report["books"] if row["status"] == "built"}
@@ -66,6 +67,7 @@ def test_a_folder_of_the_seeds_and_the_cc0_stories_builds_one_epub_and_one_pdf_p
         assert (out / f"{slug}.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+@pytest.mark.slow
 def test_one_corrupt_story_fails_alone_with_a_one_line_reason(archive_build):
     result, out, report = archive_build
     assert result.returncode == 1, result.stderr
@@ -79,10 +81,11 @@ def test_one_corrupt_story_fails_alone_with_a_one_line_reason(archive_build):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".part") or p.name.startswith("zz")]
 
 
+@pytest.mark.slow
 def test_the_summary_table_shows_every_book_with_its_counts(archive_build):
     result, _, report = archive_build
     assert "8 built, 0 unchanged, 1 failed" in result.stdout
-    for heading in ("Book", "Status", "Ch.", "Words", "Notes", "Warn.", "Time", "Files"):
+    for heading in ("Book", "Status", "Ch.", "Words", "Notes", "Warn.", "Time"):
         assert heading in result.stdout
     naruto = next(row for row in report["books"] if row["slug"] == "naruto-the-return-of-darkness")
     assert naruto["chapters"] == 1 and naruto["words"] > 5000 and naruto["notes_found"] >= 1
@@ -91,6 +94,7 @@ def test_the_summary_table_shows_every_book_with_its_counts(archive_build):
     assert darling["chapters"] == 5 and darling["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_notes_stripped_are_counted_in_the_report(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -121,6 +125,7 @@ def _statuses(report: Path) -> dict[str, str]:
     return {Path(row["source"]).name: row["status"] for row in build_json(report)["books"]}
 
 
+@pytest.mark.slow
 def test_a_second_run_over_an_unchanged_folder_rebuilds_nothing(small_archive):
     folder, out, tmp = small_archive
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.epub")}
@@ -131,6 +136,7 @@ def test_a_second_run_over_an_unchanged_folder_rebuilds_nothing(small_archive):
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.epub")} == before
 
 
+@pytest.mark.slow
 def test_changing_one_story_rebuilds_exactly_that_one(small_archive):
     folder, out, tmp = small_archive
     chapter = folder / "darling-and-date" / "03-dressmaking-and-determination.md"
@@ -142,6 +148,7 @@ def test_changing_one_story_rebuilds_exactly_that_one(small_archive):
     assert list(statuses.values()).count("skipped") == 7
 
 
+@pytest.mark.slow
 def test_touching_a_story_rebuilds_it_because_its_date_is_in_the_book(small_archive):
     folder, out, tmp = small_archive
     seed = folder / "002_70d5451547c23a5a.txt"
@@ -151,6 +158,7 @@ def test_touching_a_story_rebuilds_it_because_its_date_is_in_the_book(small_arch
     assert [name for name, status in statuses.items() if status == "built"] == [seed.name]
 
 
+@pytest.mark.slow
 def test_a_deleted_output_is_rebuilt(small_archive):
     folder, out, tmp = small_archive
     (out / "walk-with-me.epub").unlink()
@@ -160,12 +168,14 @@ def test_a_deleted_output_is_rebuilt(small_archive):
     assert (out / "walk-with-me.epub").is_file()
 
 
+@pytest.mark.slow
 def test_other_build_options_rebuild_every_book(small_archive):
     folder, out, tmp = small_archive
     build(folder, "--to", "epub", "--style", "modern", "--out-dir", out, "--report", tmp / "second.json")
     assert set(_statuses(tmp / "second.json").values()) == {"built"}
 
 
+@pytest.mark.slow
 def test_a_changed_collection_file_rebuilds_the_books_under_it(small_archive):
     folder, out, tmp = small_archive
     (folder / "collection.toml").write_text('publisher = "The Archive"\n', encoding="utf-8")
@@ -174,6 +184,7 @@ def test_a_changed_collection_file_rebuilds_the_books_under_it(small_archive):
     assert opf(out / "walk-with-me.epub").findtext(".//dc:publisher", namespaces=NS) == "The Archive"
 
 
+@pytest.mark.slow
 def test_a_retitled_story_leaves_no_book_under_its_old_name(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -189,6 +200,7 @@ def test_a_retitled_story_leaves_no_book_under_its_old_name(tmp_path):
     assert not (out / "covers" / "old-name.jpg").exists()
 
 
+@pytest.mark.slow
 def test_two_stories_with_one_title_get_two_books(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -200,6 +212,7 @@ def test_two_stories_with_one_title_get_two_books(tmp_path):
     assert "same-title-2" in result.stderr  # a warning says so
 
 
+@pytest.mark.slow
 def test_the_local_worker_processes_build_the_same_bytes_as_a_build_in_one_process(tmp_path):
     folder = copy_stories(tmp_path / "stories")
     one = build(folder, "--to", "epub", "--jobs", "1", "--out-dir", tmp_path / "one")
@@ -225,6 +238,7 @@ def test_manifest_updates_from_two_builds_at_once_keep_both(tmp_path):
 
 # --- collection.toml --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_collection_defaults_apply_and_the_sidecar_and_command_line_override_them(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -246,6 +260,7 @@ def test_collection_defaults_apply_and_the_sidecar_and_command_line_override_the
     assert opf(out / "second-tale.epub").findtext(".//dc:creator", namespaces=NS) == "Command Author"
 
 
+@pytest.mark.slow
 def test_collection_theme_and_notes_mode_are_defaults_for_every_story(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -281,6 +296,7 @@ def test_a_collection_file_with_a_syntax_error_is_one_line_naming_file_and_line(
     assert result.returncode == 1 and len(lines) == 1 and "collection.toml:2" in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_a_series_numbers_the_folders_books_in_the_given_order(tmp_path):
     folder = tmp_path / "saga"
     folder.mkdir()
@@ -300,6 +316,7 @@ def test_a_series_numbers_the_folders_books_in_the_given_order(tmp_path):
     assert positions == {"dusk": ("1", "1"), "dawn": ("2", "2"), "noon": ("3", "3")}
 
 
+@pytest.mark.slow
 def test_a_folder_with_a_collection_file_is_never_read_as_one_story(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
@@ -401,6 +418,7 @@ def test_a_lost_worker_is_retried_once_then_the_book_fails_alone(tmp_path, monke
         assert "worker building it was lost (worker killed)" in rows["one.txt"].error
 
 
+@pytest.mark.slow
 def test_an_output_folder_inside_the_stories_folder_is_not_read_as_stories(tmp_path):
     folder = _tiny_folder(tmp_path)
     (folder / "one.txt").write_text("First Tale\n\nChapter 1\n\nA/N: thanks for reading, review please!\n\n"

@@ -14,6 +14,8 @@ from pypdf import PdfReader
 from distributed import LocalCluster
 
 from conftest import build_json, copy_stories, shared
+
+pytestmark = pytest.mark.slow  # PDF builds
 from packager.batch import BookTask, absolute_book, absolute_options, book_files, build_task, pack
 from packager.build import BuildOptions
 from packager.read.sources import find_books

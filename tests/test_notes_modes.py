@@ -78,6 +78,7 @@ def test_strip_writes_the_removed_notes_to_a_report(tmp_path):
     assert "lines 7-7" in report
 
 
+@pytest.mark.slow
 def test_sample_story_notes_at_both_ends_of_a_chapter_are_stripped(tmp_path):
     story = Path(__file__).resolve().parents[1] / "stories" / "the-lighthouse-keeper.txt"
     run_packager("build", story, "--to", "epub", "--notes", "strip", "--out-dir", tmp_path)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import run_packager, shared
+
+pytestmark = pytest.mark.slow  # the acceptance set built as PDFs
 
 
 def outline(reader: PdfReader) -> list[tuple[int, str, int]]:

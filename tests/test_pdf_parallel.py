@@ -16,6 +16,8 @@ from pypdf import PdfReader
 
 from conftest import shared
 
+pytestmark = pytest.mark.slow  # PDF builds
+
 
 def excerpt(tmp: Path, books: int = 2) -> Path:
     lines = shared("corpus", "gutenberg", "war-and-peace.txt").read_text(encoding="utf-8-sig").splitlines()

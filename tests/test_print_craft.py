@@ -14,6 +14,8 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT, run_packager
+
+pytestmark = pytest.mark.slow  # PDF builds
 from test_epub import epubcheck_messages
 from test_pdf import contents_numbers, outline, page_label, page_texts, running_head
 

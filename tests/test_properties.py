@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -43,6 +44,8 @@ from packager.report import book_to_json
 from packager.rules import RULE_NAMES
 from packager.story import clean_metadata, load_story, stable_identifier, title_from_name
 from packager.transform.pipeline import prepare_book
+
+pytestmark = pytest.mark.slow  # property tests over many generated stories
 
 FAST = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.data_too_large])

@@ -68,6 +68,7 @@ def test_utf8_bom_is_dropped_and_line_1_is_the_first_line():
     assert with_bom.warnings == []
 
 
+@pytest.mark.slow
 def test_utf8_bom_does_not_shift_inspect_line_numbers(tmp_path):
     (tmp_path / "plain.txt").write_bytes(STORY.encode("utf-8"))
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + STORY.encode("utf-8"))
@@ -260,6 +261,7 @@ def test_hard_wrapped_lines_are_joined_into_paragraphs():
     assert [u.text for u in units] == paragraphs
 
 
+@pytest.mark.slow
 def test_a_wrapped_run_of_100000_lines_without_a_blank_line_is_read_in_one_pass():
     """Each line is looked at once, whatever the length of the run it stands in (an export that
     drops blank lines gives a run as long as the book)."""

@@ -53,6 +53,7 @@ def test_seed_title_matches_the_label(name):
         assert not any(b["kind"] == "metadata" for b in data["front_matter"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BOOKS))
 def test_gutenberg_chapters_and_parts_match_the_labels(name):
     label = BOOKS[name]
@@ -66,6 +67,7 @@ def test_gutenberg_chapters_and_parts_match_the_labels(name):
     assert (data["title"], data["author"], data["language"]) == (label["title"], label["author"], label["language"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BOOKS))
 def test_no_chapter_holds_gutenberg_licence_text(name):
     label = BOOKS[name]
@@ -99,6 +101,7 @@ def test_folder_story_blocks_name_their_file():
     assert all(b["file"] == c["file"] for c in data["chapters"] for b in c["blocks"])
 
 
+@pytest.mark.slow
 def test_every_story_line_is_in_a_block():
     """Nothing of the story falls between blocks: each non-blank line of a seed is covered."""
     for name in SEEDS:

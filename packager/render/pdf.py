@@ -33,10 +33,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from packager import __version__
 from packager.model import Book
+from packager.progress import Counter, report
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import COVER_SIZE, CoverFaces, CoverImage, generate_cover
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
@@ -208,6 +209,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     result = PdfResult(b"", warnings=_font_warnings(book))
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
         body_chunks = _chunks(sequence)
+        chunk_done = Counter("PDF", len(body_chunks))
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
             if cover else None
 
@@ -226,7 +228,8 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
         placeholder = renderer.submit(front_job({e.anchor: "8" * digits for e in sequence}))
         pending = [renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(  # each on its way at once
-            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots)) for chunk in body_chunks]
+            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots), chunk_done)
+            for chunk in body_chunks]
         has_cover = cover is not None
         endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
         front = placeholder.result()
@@ -273,6 +276,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         position.setdefault(name, (index, y))
     overlay_pages = [(doc, page + lead) for doc, (pages, lead) in enumerate(plans)
                      for page in range(len(pages) - lead)]
+    report("merging")
     result.data = _merge(parts, starts, overlays, overlay_pages, position, outline, book, modified,
                          geometry.shift_points, has_cover=has_cover, first=first)
     result.pages = len(overlay_pages)
@@ -325,19 +329,27 @@ class _Renderer:
         else:  # Ctrl-C, or a chunk that failed: stop the others now, not when they end
             _stop_workers(self.pool)
 
-    def submit(self, job: _Job) -> _Done | _Pending:
+    def submit(self, job: _Job, on_done: Callable[[], None] | None = None) -> _Done | _Pending:
+        """`on_done` is called once the document is rendered (or found in the cache)."""
         key = job.key
         hit = self.cache.get(key)
         if hit is not None:
             self.result.cached_chunks += 1
+            if on_done:
+                on_done()
             return _Done(hit)
         if self.jobs <= 1:
             rendered = _render(job)
             self.cache.put(key, rendered)
             self.result.rendered_chunks += 1
+            if on_done:
+                on_done()
             return _Done(rendered)
         with _interrupts_held():  # a submission may start a worker
-            return _Pending(self._pool().submit(_render, job), self, key)
+            future = self._pool().submit(_render, job)
+        if on_done:
+            future.add_done_callback(lambda done: done.cancelled() or done.exception() or on_done())
+        return _Pending(future, self, key)
 
     def _pool(self) -> ProcessPoolExecutor:
         """Even a single document goes to a worker: this process keeps only the book. Workers fork
@@ -426,7 +438,8 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
-        rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)).result()
+        rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant),
+                                   Counter("PDF", 1)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     if sequence and sequence[0].anchor in rendered.anchors:
         result.data = _with_page_labels(rendered.data, cover is not None, rendered.anchors[sequence[0].anchor][0])
