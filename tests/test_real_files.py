@@ -92,6 +92,7 @@ def test_markdown_headings_without_a_space_and_centred_are_chapters():
     assert data["title"] == "Reunion"
 
 
+@pytest.mark.slow
 def test_the_story_title_and_by_line_repeated_above_every_chapter_are_its_heading():
     data = inspect_json(shared("realworld", "beira-aci100-cop.md"))
     assert len(data["chapters"]) == 39
@@ -101,6 +102,7 @@ def test_the_story_title_and_by_line_repeated_above_every_chapter_are_its_headin
     assert second["blocks"][0]["kind"] == "heading" and second["blocks"][0]["lines"][0] == 457
 
 
+@pytest.mark.slow
 def test_a_bold_endnote_runs_to_the_chapters_end_as_one_note():
     data = inspect_json(shared("realworld", "beira-aci100-cop.md"))
     last = data["chapters"][0]["blocks"][-1]
@@ -164,6 +166,7 @@ def test_a_fanficfare_markdown_export_reads_as_its_two_chapters():
     assert [n["lines"] for n in notes(data)] == [[15, 17], [27, 29], [41, 45]]
 
 
+@pytest.mark.slow
 def test_one_note_is_one_aside_in_the_epub(tmp_path):
     run_packager("build", FANFICFARE / "the-tidewater-letters.txt", "--to", "epub", "--out-dir", tmp_path)
     with zipfile.ZipFile(tmp_path / "the-tidewater-letters.epub") as epub:
@@ -173,6 +176,7 @@ def test_one_note_is_one_aside_in_the_epub(tmp_path):
     assert len(asides) == 1 and asides[0].count("<p>") == 2
 
 
+@pytest.mark.slow
 def test_one_note_is_one_endnote(tmp_path):
     run_packager("build", FANFICFARE / "the-tidewater-letters.txt", "--to", "epub", "--notes", "endnotes",
                  "--out-dir", tmp_path)
@@ -185,12 +189,14 @@ def test_one_note_is_one_endnote(tmp_path):
 
 # --- metadata and the book around the text ------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_gutenberg_closing_line_is_licence_not_story():
     data = inspect_json(shared("corpus", "gutenberg", "a-christmas-carol.txt"))
     assert data["chapters"][-1]["lines"][1] < 3878
     assert data["back_matter"][0]["lines"][0] == 3878  # `End of the Project Gutenberg EBook of …`
 
 
+@pytest.mark.slow
 def test_capitals_are_set_in_title_case_in_the_book_and_kept_in_inspect(tmp_path):
     text = "Chapter 1: What the Fog Keeps\n\nFog.\n\nCHAPTER II. THE ADVENTURE OF THE BLUE LAMP\n\nLight.\n"
     story = write(tmp_path, text)
@@ -201,11 +207,13 @@ def test_capitals_are_set_in_title_case_in_the_book_and_kept_in_inspect(tmp_path
     assert "The Adventure of the Blue Lamp" in nav and "Chapter II" in nav
 
 
+@pytest.mark.slow
 def test_sherlocks_numeral_adventures_keep_their_numerals():
     data = inspect_json(shared("corpus", "gutenberg", "adventures-of-sherlock-holmes.txt"))
     assert [c["label"] for c in data["chapters"]][5:8] == ["ADVENTURE VI", "VII", "VIII"]
 
 
+@pytest.mark.slow
 def test_a_folder_of_separate_stories_is_bound_with_a_warning(tmp_path):
     folder = tmp_path / "seeds"
     folder.mkdir()
