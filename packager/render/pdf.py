@@ -488,6 +488,8 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
     links, metadata."""
     import pikepdf
 
+    from packager.render.fontmerge import merge_fonts
+
     merged = pikepdf.Pdf.new()
     sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
     for source, start in zip(sources, starts):
@@ -551,6 +553,7 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
         merged.docinfo[key] = value
     merged.Root.Lang = pikepdf.String(meta.language)
     merged.Root.PageMode = pikepdf.Name.UseOutlines
+    merge_fonts(merged)  # each face once, not once per chunk and overlay
     out = io.BytesIO()
     merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
                 deterministic_id=True)
