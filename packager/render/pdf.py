@@ -181,10 +181,13 @@ def _chunks(sequence: list[Entry]) -> list[list[Entry]]:
 
 
 def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, jobs: int = 1,
-              cache_dir: Path | None = None, variant: str | None = None) -> PdfResult:
+              cache_dir: Path | None = None, variant: str | None = None,
+              shift_overlays: bool = False) -> PdfResult:
     """The whole book as a PDF. `jobs` > 1 renders chunks in that many processes; `cache_dir` keeps
     rendered chunks for the next build. A `variant` (pdf/ua-1, pdf/a-3b) is rendered as one document,
-    so that WeasyPrint's tags and archival metadata describe the whole book."""
+    so that WeasyPrint's tags and archival metadata describe the whole book. `shift_overlays`: the
+    theme's pages have equal side margins, and the running heads and numbers move to their side's
+    margins with the text (a printed book whose gutter is only known once its pages are counted)."""
     if variant:
         return _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
     env = environment()
@@ -264,7 +267,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     overlay_pages = [(doc, page + lead) for doc, (pages, lead) in enumerate(plans)
                      for page in range(len(pages) - lead)]
     result.data = _merge(parts, starts, overlays, overlay_pages, position, outline, book, modified,
-                         geometry.shift_points, has_cover=has_cover)
+                         geometry.shift_points, has_cover=has_cover, shift_overlays=shift_overlays)
     result.pages = len(overlay_pages)
     return result
 
@@ -482,7 +485,8 @@ def _retag_fonts(document, salt: int) -> None:
 
 def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
            overlay_pages: list[tuple[int, int]], position: dict[str, tuple[int, float]],
-           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool) -> bytes:
+           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool,
+           shift_overlays: bool = False) -> bytes:
     """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins (a blank verso
     put before a chunk that must open on a recto), the overlay set over them, bookmarks, cross-chunk
     links, metadata."""
@@ -501,6 +505,9 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
     for number, document in enumerate([*sources, *overlay_pdfs]):
         _retag_fonts(document, number)
     for number, page in enumerate(merged.pages):
+        document, index = overlay_pages[number]
+        if shift_overlays:
+            _add_overlay(page, overlay_pdfs[document].pages[index], number)
         if not (has_cover and number == 0):
             dx = shift if number % 2 == 0 else -shift  # even index: a recto
             page.contents_add(f"q 1 0 0 1 {dx:.3f} 0 cm ".encode(), prepend=True)
@@ -508,8 +515,8 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        document, index = overlay_pages[number]
-        _add_overlay(page, overlay_pdfs[document].pages[index], number)
+        if not shift_overlays:
+            _add_overlay(page, overlay_pdfs[document].pages[index], number)
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
