@@ -118,7 +118,7 @@ def _faces(fonts: list[pikepdf.Dictionary]) -> list[_Face]:
     for font in fonts:
         descriptor = _descendant(font).FontDescriptor
         try:
-            program = TTFont(io.BytesIO(descriptor[_program_key(descriptor)].read_bytes()))
+            program = TTFont(io.BytesIO(descriptor[_program_key(descriptor)].read_bytes()), recalcTimestamp=False)
             loaded.append((font, program, _glyphs(program)))
         except Exception as error:  # noqa: BLE001 - an unreadable program stays as it is
             LOGGER.info("font %s left unmerged: %s", font.BaseFont, error)

@@ -127,6 +127,18 @@ def _to_cmyk(r: float, g: float, b: float) -> tuple[float, float, float, float]:
     return tuple(round(v, 4) for v in ((1 - r - k) / (1 - k), (1 - g - k) / (1 - k), (1 - b - k) / (1 - k), k))
 
 
+def _gcr(picture):
+    """An RGB image in CMYK by the same rule as _to_cmyk: the grey component in black ink (Pillow's
+    own conversion prints every dark tone in three inks, beyond what the presses take)."""
+    from PIL import Image, ImageChops, ImageMath
+
+    red, green, blue = picture.split()
+    light = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    inks = [ImageMath.lambda_eval(lambda a: ((a["m"] - a["x"]) * 255) / a["max"](a["m"], 1), m=light, x=x).convert("L")
+            for x in (red, green, blue)]
+    return Image.merge("CMYK", (*inks, ImageChops.invert(light)))
+
+
 def _cmyk_image(image: pikepdf.Stream) -> None:
     """An RGB (or palette) image redrawn in CMYK, its soft mask laid over white first."""
     from PIL import Image
@@ -143,7 +155,7 @@ def _cmyk_image(image: pikepdf.Stream) -> None:
         ground.paste(picture.convert("RGB"), mask=alpha)
         picture = ground
         del image["/SMask"]
-    cmyk = picture.convert("RGB").convert("CMYK")
+    cmyk = _gcr(picture.convert("RGB"))
     image.write(zlib.compress(cmyk.tobytes(), 6), filter=pikepdf.Name.FlateDecode)
     image.ColorSpace = pikepdf.Name.DeviceCMYK
     image.BitsPerComponent = 8
