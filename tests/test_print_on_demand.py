@@ -223,3 +223,13 @@ def test_pdf_x_without_print_is_a_usage_error(tmp_path):
     done = run_packager("build", LIGHTHOUSE, "--pdf-variant", "pdf/x-1a", "--out-dir", tmp_path, check=False)
     assert done.returncode == 2
     assert "use it with --print" in done.stderr
+
+
+def test_a_collection_naming_an_unknown_paper_is_an_error_naming_it(tmp_path):
+    folder = tmp_path / "tales"
+    folder.mkdir()
+    (folder / "tale.txt").write_text(LIGHTHOUSE.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "collection.toml").write_text('print = "kdp"\npaper = "glossy"\n', encoding="utf-8")
+    done = run_packager("build", folder, "--to", "pdf", "--out-dir", tmp_path / "out", check=False)
+    assert done.returncode == 1
+    assert f"{folder / 'collection.toml'}: 'paper' must be white or cream, not 'glossy'" in done.stderr

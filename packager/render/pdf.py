@@ -451,18 +451,32 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     return pages, lead
 
 
-def _add_overlay(page, overlay, number: int) -> None:
-    """pikepdf's Page.add_overlay, but naming the overlay's XObject after the page number where pikepdf
-    picks a random name, so that the same book gives the same bytes (and --jobs 1 the same as --jobs 2).
-    The name is the page's own: pages of one chunk share one resource dictionary."""
+def _add_overlay(merged, page, source, overlay, document: int) -> None:
+    """Draw an overlay page (its running head and number) over a book page: its content appended to
+    the page's own, its resources added to the page's under names of their own (`/O<document>…`,
+    the same for every page of one overlay document, since the pages of a chunk share one resource
+    dictionary). One content stream a page, as a book laid out in one process has, rather than a
+    form for each page: 60 KB less for a 400-page book."""
     import pikepdf
 
-    form = overlay.as_form_xobject()
-    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/PackagerOverlay{number}"))
-    placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
+    resources = page.obj.get("/Resources")
+    if resources is None:
+        resources = page.obj.Resources = pikepdf.Dictionary()
+    renamed: dict[str, pikepdf.Name] = {}
+    theirs = overlay.obj.get("/Resources", pikepdf.Dictionary())
+    for category in theirs.keys():
+        if category == "/ProcSet":
+            continue
+        if category not in resources:
+            resources[category] = pikepdf.Dictionary()
+        for name, value in theirs[category].items():
+            new = pikepdf.Name(f"/O{document}{name[1:]}")
+            resources[category][new] = merged.copy_foreign(value if value.is_indirect else source.make_indirect(value))
+            renamed[name] = new
+    instructions = [([renamed.get(str(o), o) if isinstance(o, pikepdf.Name) else o for o in operands], operator)
+                    for operands, operator in pikepdf.parse_content_stream(overlay)]
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n", prepend=False)
-    page.contents_add(placement, prepend=False)
+    page.contents_add(b"Q\nq\n" + pikepdf.unparse_content_stream(instructions) + b"\nQ\n", prepend=False)
     page.contents_coalesce()
 
 
@@ -507,7 +521,7 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
     for number, page in enumerate(merged.pages):
         document, index = overlay_pages[number]
         if shift_overlays:
-            _add_overlay(page, overlay_pdfs[document].pages[index], number)
+            _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
         if not (has_cover and number == 0):
             dx = shift if number % 2 == 0 else -shift  # even index: a recto
             page.contents_add(f"q 1 0 0 1 {dx:.3f} 0 cm ".encode(), prepend=True)
@@ -516,7 +530,7 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
         if not shift_overlays:
-            _add_overlay(page, overlay_pdfs[document].pages[index], number)
+            _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
