@@ -11,12 +11,13 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from conftest import shared
+from conftest import ROOT, shared
 
 CAROL = shared("corpus", "gutenberg", "a-christmas-carol.txt")
 
 
-def render(tmp: Path, monkeypatch: pytest.MonkeyPatch | None = None, whole: bool = False) -> Path:
+def render(tmp: Path, monkeypatch: pytest.MonkeyPatch | None = None, whole: bool = False, story_path: Path = CAROL,
+           style: str | None = None) -> Path:
     from packager.build import resolve_cover, source_date
     from packager.read.sources import find_stories
     from packager.render import fontmerge
@@ -25,16 +26,16 @@ def render(tmp: Path, monkeypatch: pytest.MonkeyPatch | None = None, whole: bool
     from packager.story import load_story
     from packager.transform.pipeline import prepare_book
 
-    story = load_story(find_stories(CAROL)[0])
+    story = load_story(find_stories(story_path)[0])
     book = prepare_book(story.book)[0]
-    arguments = (book, load_theme(None), resolve_cover(story, None), source_date(story))
+    arguments = (book, load_theme(style), resolve_cover(story, None), source_date(story))
     if whole:
         data = _build_whole(*arguments, 1, None, "").data
     else:
         if monkeypatch is not None:  # the chunks' subsets as they come, each in its own font
             monkeypatch.setattr(fontmerge, "merge_fonts", lambda pdf: None)
         data = build_pdf(*arguments, jobs=1, cache_dir=tmp / "cache").data
-    path = tmp / f"carol-{'whole' if whole else 'unmerged' if monkeypatch else 'merged'}.pdf"
+    path = tmp / f"{story_path.stem}-{style}-{'whole' if whole else 'unmerged' if monkeypatch else 'merged'}.pdf"
     path.write_bytes(data)
     return path
 
@@ -93,3 +94,28 @@ def test_the_merged_fonts_give_the_same_text(carol):
     texts = [subprocess.run(["pdftotext", "-layout", str(carol[name]), "-"], check=True, capture_output=True,
                             text=True).stdout for name in ("merged", "unmerged")]
     assert texts[0] == texts[1]
+
+
+def test_opentype_faces_merge_too_and_draw_the_same_pages(tmp_path):
+    """The garamond theme's EB Garamond is OpenType with CFF outlines (FontFile3): its subsets merge
+    by glyph id as TrueType ones do, and poppler reads the merged programs without complaint."""
+    story = ROOT / "stories" / "the-lighthouse-keeper.txt"
+    with pytest.MonkeyPatch.context() as patch:
+        unmerged = render(tmp_path, patch, story_path=story, style="garamond")
+    merged = render(tmp_path, story_path=story, style="garamond")
+    programs = font_programs(merged)
+    assert "EB-Garamond" in programs
+    assert max(len(p) for p in font_programs(unmerged).values()) > 1
+    assert {len(p) for p in programs.values()} == {1}
+    with pikepdf.open(merged) as document:
+        for obj in document.objects:
+            if isinstance(obj, pikepdf.Dictionary) and "/FontFile3" in obj:
+                assert obj.FontFile3.Subtype == "/OpenType"
+    pictures = []
+    for pdf in (merged, unmerged):
+        done = subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf), str(tmp_path / pdf.stem)],
+                              check=True, capture_output=True, text=True)
+        assert done.stderr == ""
+        pictures.append(sorted(tmp_path.glob(f"{pdf.stem}-*.pgm")))
+    assert len(pictures[0]) == len(pictures[1]) > 10
+    assert [a.read_bytes() == b.read_bytes() for a, b in zip(*pictures)] == [True] * len(pictures[0])

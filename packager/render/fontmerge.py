@@ -203,8 +203,11 @@ def _unify(pdf: pikepdf.Pdf, key: tuple, face: _Face, uses) -> None:
     program = io.BytesIO()
     face.program.save(program)
     data = program.getvalue()
-    extra = {"/Length1": len(data)} if key[2] == "/FontFile2" else {"/Subtype": pikepdf.Name.OpenType}
-    stream = pikepdf.Stream(pdf, data, **extra)
+    stream = pikepdf.Stream(pdf, data)
+    if key[2] == "/FontFile2":
+        stream[pikepdf.Name.Length1] = len(data)
+    else:
+        stream[pikepdf.Name.Subtype] = pikepdf.Name.OpenType
     shared = []  # the fonts one dictionary can stand for, and those that keep their own
     if all(str(font.get("/Encoding", "")) == "/Identity-H" for font in face.fonts):
         shared = _readable_together(face.fonts)
