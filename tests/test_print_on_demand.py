@@ -233,3 +233,14 @@ def test_a_collection_naming_an_unknown_paper_is_an_error_naming_it(tmp_path):
     done = run_packager("build", folder, "--to", "pdf", "--out-dir", tmp_path / "out", check=False)
     assert done.returncode == 1
     assert f"{folder / 'collection.toml'}: 'paper' must be white or cream, not 'glossy'" in done.stderr
+
+
+def test_the_interior_and_cover_are_the_same_bytes_from_one_process_or_two(short, tmp_path):
+    """PDF/X markers, merged fonts and the wrap cover depend on nothing but the book."""
+    interior, cover = short
+    out = tmp_path / "again"
+    env = dict(os.environ, PACKAGER_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-m", "packager", "build", str(LIGHTHOUSE), "--to", "pdf", "--jobs", "1",
+                    "--print", "kdp", "--out-dir", str(out)], env=env, check=True, capture_output=True)
+    assert (out / interior.name).read_bytes() == interior.read_bytes()
+    assert (out / cover.name).read_bytes() == cover.read_bytes()

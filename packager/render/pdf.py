@@ -464,12 +464,13 @@ def _add_overlay(merged, page, source, overlay, document: int) -> None:
         resources = page.obj.Resources = pikepdf.Dictionary()
     renamed: dict[str, pikepdf.Name] = {}
     theirs = overlay.obj.get("/Resources", pikepdf.Dictionary())
-    for category in theirs.keys():
+    for category in sorted(theirs.keys()):  # sorted: pikepdf gives keys as a set, in no fixed order
         if category == "/ProcSet":
             continue
         if category not in resources:
             resources[category] = pikepdf.Dictionary()
-        for name, value in theirs[category].items():
+        for name in sorted(theirs[category].keys()):
+            value = theirs[category][name]
             new = pikepdf.Name(f"/O{document}{name[1:]}")
             resources[category][new] = merged.copy_foreign(value if value.is_indirect else source.make_indirect(value))
             renamed[name] = new
