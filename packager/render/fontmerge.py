@@ -31,10 +31,9 @@ _BLOCK = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.DOTALL)
 
 @dataclass
 class _Face:
-    """Every Type0 font dictionary of one face that shares a font program, and where each is named."""
+    """The Type0 font dictionaries of one face, and the font program they come to share."""
 
     fonts: list[pikepdf.Dictionary] = field(default_factory=list)
-    uses: list[tuple[pikepdf.Dictionary, pikepdf.Name, int]] = field(default_factory=list)  # (resources, name, font)
     program: object = None  # the merged fontTools TTFont
     glyphs: dict[int, bytes] = field(default_factory=dict)  # its non-empty glyphs by id
 
