@@ -271,6 +271,7 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
         "collection": book.collection.settings() if book.collection is not None else None,
         "series_index": book.series_index, "stories": [str(s.path) for s in book.stories],
         "theme": theme_digest(),
+        "print": [options.print_service, options.paper, options.bleed],
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in files:

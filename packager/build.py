@@ -32,7 +32,8 @@ from packager.transform.typography import smarten
 
 FORMATS = ("epub", "pdf")  # what a build makes unless told otherwise
 KNOWN_FORMATS = (*FORMATS, "kepub")  # kepub: the EPUB with Kobo's markup, `<slug>.kepub.epub`
-PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b")
+PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3b", "pdf/x-1a", "pdf/x-3")
+PRINT_VARIANTS = ("pdf/x-1a", "pdf/x-3")  # only with a print service
 _REMOTE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 
 
@@ -51,6 +52,9 @@ class BuildOptions:
     scene_break: str | None = None
     recto_openings: bool | None = None
     pdf_variant: str | None = None
+    print_service: str | None = None  # kdp or ingram: a print interior and a wrap cover
+    paper: str | None = None  # white or cream, for the spine
+    bleed: bool | None = None  # the interior's pages with 1/8 in of bleed
     jobs: int = 1
     cache_dir: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -133,11 +137,17 @@ def check_options(options: BuildOptions) -> None:
     """Usage errors in the command line itself, found before any story is read."""
     if options.notes is not None and options.notes not in NOTES_MODES:
         raise PackagerError(f"--notes: unknown mode '{options.notes}' (keep, strip or endnotes)", usage=True)
-    if options.style or options.page_size:
+    if options.print_service is not None:
+        from packager.render.printing import print_spec
+        print_spec(options.print_service, options.page_size, options.paper, bool(options.bleed))
+        if options.style:
+            load_theme(options.style)
+    elif options.style or options.page_size:
         load_theme(options.style, options.page_size or "a5")
     if options.pdf_variant is not None and options.pdf_variant not in PDF_VARIANTS:
         raise PackagerError(f"--pdf-variant: unknown variant '{options.pdf_variant}' "
                             f"({', '.join(PDF_VARIANTS)})", usage=True)
+    _check_print_variant(options.print_service, options.pdf_variant)
     language = options.metadata.get("language")
     if language is not None and not is_language_code(language_code(language)):
         raise PackagerError(f"--language: '{language}' is neither a language code nor a language's name "
@@ -146,9 +156,30 @@ def check_options(options: BuildOptions) -> None:
         raise PackagerError("cover image not found", options.cover)
 
 
+def _check_print_variant(service: str | None, variant: str | None) -> None:
+    if service is None and variant in PRINT_VARIANTS:
+        raise PackagerError(f"{variant} is made for print: use it with --print kdp or ingram", usage=True)
+    if service is not None and variant is not None and variant not in PRINT_VARIANTS:
+        raise PackagerError(f"--print makes a PDF/X interior ({', '.join(PRINT_VARIANTS)}), not {variant}",
+                            usage=True)
+
+
+def _print_spec(options: BuildOptions, *layers: dict[str, Any]):
+    """The print settings of a book (command line, else sidecar, else collection), or None."""
+    service = _setting(options.print_service, "print", None, *layers)
+    if service is None:
+        return None
+    from packager.render.printing import print_spec
+    return print_spec(str(service), _setting(options.page_size, "page_size", None, *layers),
+                      _setting(options.paper, "paper", None, *layers),
+                      bool(_setting(options.bleed, "bleed", False, *layers)))
+
+
 def _theme(options: BuildOptions, *layers: dict[str, Any]) -> Theme:
     style = _setting(options.style, "style", None, *layers)
-    return load_theme(str(style) if style else None, str(_setting(options.page_size, "page_size", "a5", *layers)),
+    printed = _setting(options.print_service, "print", None, *layers) is not None  # its trim comes later
+    return load_theme(str(style) if style else None,
+                      "a5" if printed else str(_setting(options.page_size, "page_size", "a5", *layers)),
                       _setting(options.scene_break, "scene_break", None, *layers),
                       bool(_setting(options.recto_openings, "recto_openings", False, *layers)))
 
@@ -157,6 +188,7 @@ def _variant(options: BuildOptions, *layers: dict[str, Any]) -> str | None:
     variant = _setting(options.pdf_variant, "pdf_variant", None, *layers)
     if variant is not None and variant not in PDF_VARIANTS:
         raise PackagerError(f"unknown pdf_variant '{variant}' ({', '.join(PDF_VARIANTS)})", usage=True)
+    _check_print_variant(_setting(options.print_service, "print", None, *layers), variant)
     return variant
 
 
@@ -191,7 +223,8 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
     files, refused, render_warnings = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch),
-                                                      options, _variant(options, *layers))
+                                                      options, _variant(options, *layers),
+                                                      _print_spec(options, *layers))
     warnings.extend(render_warnings)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
@@ -240,7 +273,8 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
         cover = load_cover(Path(choice))
     modified = max(source_date(story, options.source_date_epoch) for story in stories)
     files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
-                                                      _variant(options, collection.options))
+                                                      _variant(options, collection.options),
+                                                      _print_spec(options, collection.options))
     warnings.extend(render_warnings)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:
@@ -279,8 +313,10 @@ def render_book(source: BookSource, options: BuildOptions) -> RenderedBook:
 
 
 def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime,
-                    options: BuildOptions, variant: str | None) -> tuple[dict[str, bytes], list[str], list[str]]:
-    """The book in each format asked for, the addresses the PDF renderer refused, and warnings."""
+                    options: BuildOptions, variant: str | None,
+                    spec=None) -> tuple[dict[str, bytes], list[str], list[str]]:
+    """The book in each format asked for, the addresses the PDF renderer refused, and warnings. With
+    a print `spec` the PDF is a print interior, with its wrap cover beside it (`cover.pdf`)."""
     rendered: dict[str, bytes] = {}
     refused: list[str] = []
     warnings: list[str] = []
@@ -296,7 +332,11 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
         if theme.user_css_references:
             warnings.append(f"{theme.user_css_path}: {theme.user_css_references} @import or url() reference(s) "
                             f"left out of the EPUB, which holds only the book's own files")
-    if "pdf" in options.formats:
+    if "pdf" in options.formats and spec is not None:
+        rendered["pdf"], rendered["cover.pdf"], refused, print_warnings = _render_print(
+            book, theme, cover, modified, options, variant, spec)
+        warnings.extend(print_warnings)
+    elif "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
         pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
                         cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
@@ -304,6 +344,36 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
         refused = list(pdf.refused_urls)
         warnings.extend(pdf.warnings)
     return rendered, refused, warnings
+
+
+def _render_print(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime, options: BuildOptions,
+                  variant: str | None, spec) -> tuple[bytes, bytes, list[str], list[str]]:
+    """A print interior (no cover page: the cover is printed apart) and its wrap cover. The gutter
+    depends on the page count, which is only known once the book is laid out; the text block has one
+    width whatever the gutter, so a second pass (when the count lands in another gutter band) finds
+    every chunk in the cache and only sets the pages in their new place."""
+    from packager.render.pdf import build_pdf, default_cache_dir
+    from packager.render.printing import check_print, finish_interior, page_count_warning, print_theme
+    from packager.render.wrapcover import build_wrap_cover
+
+    variant = variant or spec.service.default_variant
+    counted = 0
+    for _ in range(3):
+        pdf = build_pdf(book, print_theme(theme, spec, counted), None, modified, jobs=options.jobs,
+                        cache_dir=options.cache_dir or default_cache_dir(), shift_overlays=True)
+        pages = pdf.pages + pdf.pages % 2
+        if spec.service.gutter(pages) == spec.service.gutter(counted):
+            break
+        counted = pages
+    interior, pages = finish_interior(pdf.data, spec, variant)
+    meta = book.metadata
+    front = cover or generate_cover(meta.title or "", meta.authors, meta.series, meta.series_index)
+    wrap = build_wrap_cover(meta, front, spec, pages, variant)
+    problems = check_print(interior, wrap, spec, variant)
+    if problems:
+        raise PackagerError(f"print check failed: {'; '.join(problems)}")
+    warning = page_count_warning(spec, pages)
+    return interior, wrap, list(pdf.refused_urls), [warning] if warning else []
 
 
 def build_story(source: StorySource, options: BuildOptions) -> BuildResult:

@@ -117,7 +117,16 @@ def build(
     recto_openings: Optional[bool] = typer.Option(None, "--recto-openings/--any-page-openings",
                                                   help="PDF: open chapters and parts on right-hand pages."),
     pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", metavar="VARIANT", help="PDF: pdf/ua-1 "
-                                              "(tagged, accessible) or pdf/a-3b (archival); rendered in one process."),
+                                              "(tagged, accessible) or pdf/a-3b (archival), rendered in one "
+                                              "process; with --print, pdf/x-1a or pdf/x-3."),
+    print_service: Optional[str] = typer.Option(None, "--print", metavar="SERVICE", help="Print on demand: kdp "
+                                                "or ingram. The PDF becomes a print interior on the service's "
+                                                "trim (--page-size, default 6x9in) and DIR/<slug>.cover.pdf "
+                                                "its wrap cover."),
+    paper: Optional[str] = typer.Option(None, "--paper", metavar="PAPER", help="With --print: white (default) "
+                                        "or cream paper, for the spine width."),
+    bleed: Optional[bool] = typer.Option(None, "--bleed/--no-bleed", help="With --print: interior pages with "
+                                         "1/8 in of bleed."),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1, metavar="N",
                              help="Processes (default: the number of cores): books built side by side in a "
                                   "batch, or the PDF's chunks of a single book."),
@@ -139,6 +148,7 @@ def build(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
             page_size=page_size, smart_typography=smart_typography, keep_licence=keep_licence,
             scene_break=scene_break, recto_openings=recto_openings, pdf_variant=pdf_variant, jobs=jobs,
+            print_service=print_service, paper=paper, bleed=bleed,
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from packager.errors import PackagerError
-from packager.read.sidecar import check_metadata_types
+from packager.read.sidecar import OPTION_CHOICES, check_metadata_types
 
 COLLECTION_FILE = "collection.toml"
 
 # Defaults for every story (a sidecar may hold the same keys).
 METADATA_DEFAULTS = {"author", "authors", "language", "series", "publisher", "rights", "subjects", "source"}
 OPTION_DEFAULTS = {"style", "notes", "page_size", "cover", "scene_break", "keep_licence", "recto_openings",
-                   "pdf_variant"}
+                   "pdf_variant", "print", "paper", "bleed"}
 # What belongs to the folder itself: the anthology switch, its (or the library page's) title, the order.
 FOLDER_KEYS = {"anthology", "title", "order", "description", "date", "identifier"}
 ALIASES = {"theme": "style"}
@@ -99,6 +99,11 @@ def read_collection(folder: Path, parent: Collection | None = None) -> Collectio
         raise PackagerError("an anthology needs a 'title'", path)
     if options.get("notes") is not None and options["notes"] not in ("keep", "strip", "endnotes"):
         raise PackagerError(f"unknown notes mode '{options['notes']}' (keep, strip or endnotes)", path)
+    for key, choices in OPTION_CHOICES.items():
+        if key in options and options[key] not in choices:
+            raise PackagerError(f"'{key}' must be {' or '.join(choices)}, not '{options[key]}'", path)
+    if "bleed" in options and not isinstance(options["bleed"], bool):
+        raise PackagerError("'bleed' must be true or false", path)
     series_folder = folder if "series" in metadata else inherited.series_folder
     return Collection(folder, path, {**inherited.metadata, **metadata}, {**inherited.options, **options},
                       anthology, own.get("title"), own.get("description"),

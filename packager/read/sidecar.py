@@ -16,7 +16,10 @@ METADATA_KEYS = {
     "title", "author", "authors", "language", "description", "subjects", "series", "series_index",
     "publisher", "source", "rights", "date", "identifier",
 }
-OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence", "recto_openings", "pdf_variant"}
+OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence", "recto_openings", "pdf_variant",
+               "print", "paper", "bleed"}
+# Options that take one of a few words: a sidecar naming another is an error naming the file.
+OPTION_CHOICES = {"print": ("kdp", "ingram"), "paper": ("white", "cream")}
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
 
 
@@ -103,9 +106,11 @@ def check_metadata_types(meta: dict[str, Any], path: Path) -> None:
 
 
 def _check_option_type(key: str, value: Any, path: Path) -> None:
-    expected = bool if key in ("keep_licence", "recto_openings") else str
+    expected = bool if key in ("keep_licence", "recto_openings", "bleed") else str
     if not isinstance(value, expected):
         raise PackagerError(f"'{key}' must be {'true or false' if expected is bool else 'a string'}", path)
+    if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:
+        raise PackagerError(f"'{key}' must be {' or '.join(OPTION_CHOICES[key])}, not '{value}'", path)
 
 
 def _string_list(table: dict[str, Any], key: str, path: Path | None) -> list[str]:
