@@ -196,11 +196,18 @@ def absolute_options(options: BuildOptions) -> BuildOptions:
 
 
 def _stylesheet_files(css: Path) -> list[Path]:
-    """A user's stylesheet and the files beside it that it may refer to."""
+    """A user's stylesheet and the files beside it that it may refer to: those the PDF renderer of a
+    build in one process may read, so no symbolic link leading out of the stylesheet's folder (a
+    worker sees the files it is sent as plain files, and could no longer tell)."""
     if not css.is_file():
         return []
+    root = css.resolve().parent
     return [css] + sorted(p for p in css.parent.iterdir() if p != css and p.is_file()
-                          and p.suffix.lower() in STYLESHEET_ASSETS)
+                          and p.suffix.lower() in STYLESHEET_ASSETS and _inside_folder(p.resolve(), root))
+
+
+def _inside_folder(path: Path, folder: Path) -> bool:
+    return folder == path.parent or folder in path.parents
 
 
 def _option_files(style: Any, cover: Any) -> list[Path]:
@@ -501,7 +508,7 @@ def run_batch(books: list[BookSource], options: BuildOptions, *, incremental: bo
     if on_progress:
         on_progress(progress)
     if planned:
-        writer = _Writer(out_dir, manifest, incremental)
+        writer = _Writer(out_dir, manifest, incremental, {p.source_id for p in planned})
         pool = _pool(len(planned), options, dask_scheduler)
         try:
             _build_all(planned, options, given_options, pool, writer, rows, progress, on_progress, debug)
@@ -572,8 +579,9 @@ def _size(path: Path) -> int:
 class _Writer:
     """Writes what comes back into the output folder and keeps the manifest."""
 
-    def __init__(self, out_dir: Path, manifest: dict[str, Entry], incremental: bool):
+    def __init__(self, out_dir: Path, manifest: dict[str, Entry], incremental: bool, pending: set[str] = set()):
         self.out_dir = out_dir
+        self.pending = set(pending)  # sources this run builds and has not written yet
         self.manifest = manifest
         self.incremental = incremental
         self.library = incremental  # the library page comes with the manifest
@@ -586,6 +594,7 @@ class _Writer:
         row = BookRow(plan.label, "failed", facts.title, seconds=outcome.seconds, warnings=outcome.warnings)
         if outcome.error is not None:
             row.error, row.exit_code = outcome.error, outcome.exit_code or 1
+            self.pending.discard(plan.source_id)
             return row
         slug = self._claim(outcome.slug, plan.source_id)
         if slug != outcome.slug:
@@ -614,15 +623,31 @@ class _Writer:
                 self.flush()
         return row
 
+    def _current(self) -> dict[str, Entry]:
+        """The manifest as this run has left it so far (its changes not yet flushed included)."""
+        current = dict(self.manifest)
+        for source, entry in self.changes.items():
+            if entry is None:
+                current.pop(source, None)
+            else:
+                current[source] = entry
+        return current
+
     def _claim(self, slug: str, source_id: str) -> str:
-        """The book's slug, or `slug-2`, `slug-3`… when another source's book already has it."""
-        others = {e.slug for s, e in self.manifest.items() if s != source_id} | \
-                 {s for s, owner in self.claimed.items() if owner != source_id}
+        """The book's slug, or `slug-2`, `slug-3`… when another source's book already has it. A name
+        held by a book this run rebuilds and has not written yet does not count: that book gets its
+        new name in turn (two books that swapped titles swap names, neither ends up `-2`)."""
+        holders = {e.slug: s for s, e in self._current().items() if s != source_id}
+        claimed = {s for s, owner in self.claimed.items() if owner != source_id}
         candidate, number = slug, 1
-        while candidate in others:
+        while candidate in claimed or (candidate in holders and holders[candidate] not in self.pending):
             number += 1
             candidate = f"{slug}-{number}"
+        holder = holders.get(candidate)
+        if holder is not None and self.incremental:
+            self.changes[holder] = None  # its files are this book's now; it gets its entry back when rebuilt
         self.claimed[candidate] = source_id
+        self.pending.discard(source_id)
         return candidate
 
     def _remove_stale(self, source_id: str, slug: str) -> None:
@@ -630,10 +655,13 @@ class _Writer:
         previous = self.manifest.get(source_id)
         if previous is None or previous.slug == slug:
             return
-        if any(e.slug == previous.slug for s, e in self.manifest.items() if s != source_id):
+        if self.claimed.get(previous.slug, source_id) != source_id or \
+                any(e.slug == previous.slug for s, e in self._current().items() if s != source_id):
             return
         for name in previous.outputs + ([previous.cover] if previous.cover else []):
-            (self.out_dir / name).unlink(missing_ok=True)
+            path = self.out_dir / name  # names the manifest check let through: this book's own files
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
 
     def flush(self) -> None:
         if self.incremental and self.changes:

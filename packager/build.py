@@ -17,6 +17,7 @@ from typing import Any
 
 from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
+from packager.parts import part_prefix, sweep_parts
 from packager.model import Block, Book, Metadata
 from packager.read.collection import Collection
 from packager.read.sources import BookSource, StorySource
@@ -331,10 +332,11 @@ def write_outputs(out_dir: Path, slug: str, rendered: dict[str, bytes]) -> list[
         raise PackagerError(f"cannot create output folder: {error.strerror}", out_dir) from None
     if not os.access(out_dir, os.W_OK):
         raise PackagerError("output folder is not writable", out_dir)
+    sweep_parts(out_dir)
     temporary: list[tuple[Path, Path]] = []
     try:
         for suffix, data in rendered.items():
-            handle, name = tempfile.mkstemp(prefix=f".{slug}.", suffix=".part", dir=out_dir)
+            handle, name = tempfile.mkstemp(prefix=part_prefix(slug), suffix=".part", dir=out_dir)
             temporary.append((Path(name), out_dir / f"{slug}.{suffix}"))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)

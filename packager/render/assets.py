@@ -183,7 +183,7 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         else:
             name = style
     folder = styles_dir() / name
-    if not (folder / "theme.css").is_file():
+    if name not in theme_names():  # a name, never a path: `../../elsewhere` is no theme
         raise PackagerError(f"--style: unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
     base = (styles_dir() / "base.css").read_text(encoding="utf-8")
     epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")

@@ -37,6 +37,7 @@ from typing import Iterator
 
 from packager import __version__
 from packager.model import Book
+from packager.parts import part_prefix, sweep_parts
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
@@ -142,11 +143,12 @@ class _ChunkCache:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError:
             return  # a cache that cannot be written only costs time
+        sweep_parts(self.folder)
         # The PDF goes in last: a chunk counts as cached only once both files are whole.
         for suffix, data in ((".json", json.dumps(
                 {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused,
                  "blanks": rendered.blanks}).encode()), (".pdf", rendered.data)):
-            temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+            temporary = self.folder / f"{part_prefix(key + suffix)}tmp.part"
             try:
                 temporary.write_bytes(data)
                 os.replace(temporary, self.folder / f"{key}{suffix}")

@@ -1,0 +1,192 @@
+"""Hardening, round two, as a specification: whatever the output folder, the cache or the files hold,
+nothing outside the output folder is touched, state that does not verify is rebuilt, and every
+resource has a limit that ends in one line, not a hang or a traceback.
+
+Builds run the real CLI in a subprocess, as a user runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_bad_input import GOOD_STORY, assert_one_line_error, png_bytes, stderr_lines
+
+MANIFEST = ".packager-manifest.json"
+
+
+def _env(cache: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    env["NO_COLOR"] = "1"
+    if cache is not None:
+        env["PACKAGER_CACHE_DIR"] = str(cache)
+    return env
+
+
+def packager(cwd: Path, *args: object, cache: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "packager", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=_env(cache or cwd / "cache"))
+
+
+def story_file(folder: Path, name: str, title: str, body: str = "It began.\n\nIt went on.\n\nIt ended.\n") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"{title}\n\nChapter 1\n\n{body}", encoding="utf-8")
+    return path
+
+
+def manifest_books(out: Path) -> dict:
+    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))["books"]
+
+
+def write_manifest_books(out: Path, books: dict) -> None:
+    (out / MANIFEST).write_text(json.dumps({"format": 1, "books": books}), encoding="utf-8")
+
+
+@pytest.fixture
+def two_books(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder of two stories built once as a batch (EPUB only)."""
+    stories = tmp_path / "stories"
+    story_file(stories, "alpha.txt", "Alpha")
+    story_file(stories, "beta.txt", "Beta")
+    out = tmp_path / "out"
+    result = packager(tmp_path, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    return stories, out
+
+
+# --- security: nothing read from the manifest names a path outside the output folder -------------
+
+@pytest.mark.parametrize("tampered", [
+    {"outputs": ["../victim.txt"]},
+    {"outputs": ["VICTIM_ABSOLUTE"]},
+    {"cover": "../victim.txt"},
+    {"cover": "covers/../../victim.txt"},
+    {"slug": "../victim", "outputs": ["../victim.txt"]},
+    {"outputs": ["index.html"]},  # inside the folder, but no file of this book's
+])
+def test_a_tampered_manifest_never_removes_a_file_it_does_not_own(two_books, tampered):
+    stories, out = two_books
+    victim = out.parent / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    books = manifest_books(out)
+    source = next(s for s in books if s.endswith("alpha.txt"))
+    books[source].update({k: [str(victim) if v == "VICTIM_ABSOLUTE" else v for v in value]
+                          if isinstance(value, list) else value for k, value in tampered.items()})
+    books[source]["slug"] = tampered.get("slug", "old-alpha")  # a retitled book removes its old files
+    write_manifest_books(out, books)
+    story_file(stories, "alpha.txt", "Alpha Renamed")
+    result = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert (out / "index.html").is_file()
+    assert (out / "alpha-renamed.epub").is_file() and (out / "beta.epub").is_file()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("outputs", 5), ("words", "many"), ("title", {}), ("slug", ["a", "list"]), ("authors", "one"),
+    ("chapters", -3), ("series_index", True), ("cover", 7), ("key", None),
+    ("title", json.loads("[" * 50 + "]" * 50)),
+])
+def test_a_manifest_entry_of_the_wrong_types_is_rebuilt_without_a_traceback(two_books, field, value):
+    stories, out = two_books
+    books = manifest_books(out)
+    source = next(s for s in books if s.endswith("alpha.txt"))
+    books[source][field] = value
+    write_manifest_books(out, books)
+    result = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "1 built, 1 unchanged" in result.stdout
+    entry = manifest_books(out)[source]
+    assert isinstance(entry["outputs"], list) and entry["slug"] == "alpha"
+
+
+def test_a_manifest_nested_past_the_recursion_limit_only_costs_a_rebuild(two_books):
+    stories, out = two_books
+    (out / MANIFEST).write_text('{"books": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    result = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "2 built" in result.stdout
+
+
+def test_two_books_that_swap_titles_swap_file_names(two_books):
+    stories, out = two_books
+    story_file(stories, "alpha.txt", "Beta")
+    story_file(stories, "beta.txt", "Alpha")
+    result = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.glob("*.epub")) == ["alpha.epub", "beta.epub"]
+    slugs = {Path(s).name: e["slug"] for s, e in manifest_books(out).items()}
+    assert slugs == {"alpha.txt": "beta", "beta.txt": "alpha"}
+    rerun = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert "0 built, 2 unchanged" in rerun.stdout
+
+
+def test_a_part_file_left_by_a_killed_build_is_removed_by_the_next(two_books):
+    stories, out = two_books
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = out / f".alpha.p{dead.pid}.x1y2z3.part"
+    left.write_bytes(b"half a book")
+    live = out / f".alpha.p{os.getpid()}.a1b2c3.part"  # a build running now keeps its own
+    live.write_bytes(b"being written")
+    story_file(stories, "alpha.txt", "Alpha", "Changed.\n")
+    result = packager(out.parent, "build", stories, "--to", "epub", "--out-dir", out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert not left.exists()
+    assert live.exists()
+
+
+# --- security: symbolic links out of the stylesheet's folder, in every build path ----------------
+
+def outside_asset_stylesheet(tmp_path: Path) -> tuple[Path, Path]:
+    """A stylesheet whose background image and imported sheet are links to files outside its folder."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "pic.png").write_bytes(png_bytes((40, 40), (255, 0, 0)))
+    (secret / "x.css").write_text("body { background: url(pic.png); }", encoding="utf-8")
+    styles = tmp_path / "style"
+    styles.mkdir()
+    (styles / "pic.png").symlink_to(secret / "pic.png")
+    (styles / "x.css").symlink_to(secret / "x.css")
+    css = styles / "mine.css"
+    css.write_text('@import "x.css";\n@page { background: url(pic.png); }\n', encoding="utf-8")
+    return css, secret
+
+
+def pdf_images(pdf: Path) -> int:
+    """Image objects anywhere in the PDF (a page background is drawn through a pattern)."""
+    import pikepdf
+    with pikepdf.open(pdf) as document:
+        return sum(1 for o in document.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
+
+
+@pytest.mark.parametrize("shape", ["single", "batch"])
+def test_an_asset_linked_from_outside_the_stylesheet_folder_is_never_read(tmp_path, shape):
+    css, _ = outside_asset_stylesheet(tmp_path)
+    stories = tmp_path / "stories"
+    story_file(stories, "one.txt", "One")
+    if shape == "batch":
+        story_file(stories, "two.txt", "Two")
+    source = stories / "one.txt" if shape == "single" else stories
+    result = packager(tmp_path, "build", source, "--to", "pdf", "--out-dir", tmp_path / "out", "--style", css,
+                      "--cover", "none", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    for pdf in (tmp_path / "out").glob("*.pdf"):
+        assert pdf_images(pdf) == 0, f"{pdf.name} embeds the outside image"
+
+
+def test_a_theme_name_is_a_name_never_a_path(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "theme.css").write_text("body { color: red }", encoding="utf-8")
+    story = story_file(tmp_path, "story.txt", "Story")
+    relative = os.path.relpath(elsewhere, Path(__file__).resolve().parents[1] / "styles")
+    (tmp_path / "story.toml").write_text(f'style = "{relative}"\n', encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert_one_line_error(result, 2, "unknown theme", tmp_path / "out")
