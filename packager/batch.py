@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from packager import __version__
-from packager.build import BuildOptions, RenderedBook, render_book, source_date_epoch, write_outputs
+from packager.build import BuildOptions, PdfFailed, RenderedBook, render_book, source_date_epoch, write_outputs
 from packager.errors import PackagerError
 from packager.manifest import BookFacts, Entry, read_manifest, update_manifest
 from packager.read.sidecar import load_sidecar
@@ -97,9 +97,15 @@ def build_task(task: BookTask) -> BookOutcome:
             options = _moved_options(task.options, base, root)
             try:
                 return _outcome(task, render_book(book, options), started, restore)
+            except PdfFailed as error:
+                return _half(task, error, started, restore)
             except PackagerError as error:
                 return BookOutcome(task.source_id, error=restore(str(error)), exit_code=error.exit_code,
                                    seconds=time.perf_counter() - started)
+    except PdfFailed as error:
+        if task.debug:
+            raise
+        return _half(task, error, started, lambda text: text)
     except PackagerError as error:
         if task.debug:
             raise
@@ -111,6 +117,12 @@ def build_task(task: BookTask) -> BookOutcome:
         reason = " ".join(str(error).split()) or "no message"
         return BookOutcome(task.source_id, error=f"{task.label}: unexpected {type(error).__name__}: {reason}",
                            exit_code=1, seconds=time.perf_counter() - started)
+
+
+def _half(task: BookTask, error: PdfFailed, started: float, restore: Callable[[str], str]) -> BookOutcome:
+    """A book whose EPUB was rendered and whose PDF failed: the EPUB is written, the book reported failed."""
+    return BookOutcome(task.source_id, error.slug, error.files, warnings=[restore(w) for w in error.warnings],
+                       seconds=time.perf_counter() - started, error=restore(str(error)), exit_code=1)
 
 
 def _outcome(task: BookTask, rendered: RenderedBook, started: float, restore: Callable[[str], str]) -> BookOutcome:
@@ -592,7 +604,7 @@ class _Writer:
     def write(self, plan: _Planned, outcome: BookOutcome) -> BookRow:
         facts = outcome.facts
         row = BookRow(plan.label, "failed", facts.title, seconds=outcome.seconds, warnings=outcome.warnings)
-        if outcome.error is not None:
+        if outcome.error is not None and not outcome.files:
             row.error, row.exit_code = outcome.error, outcome.exit_code or 1
             self.pending.discard(plan.source_id)
             return row
@@ -612,6 +624,11 @@ class _Writer:
             return row
         names = [p.name for p in outputs]
         self._remove_stale(plan.source_id, slug)
+        if outcome.error is not None:  # the EPUB written, the PDF failed: no entry, so it is built again
+            row.error, row.exit_code, row.slug, row.outputs = outcome.error, outcome.exit_code or 1, slug, names
+            if self.incremental:
+                self.changes[plan.source_id] = None
+            return row
         row = BookRow(plan.label, "built", facts.title, slug, facts.chapters, facts.words, facts.notes_found,
                       facts.notes_removed, row.warnings, outcome.seconds, names)
         if self.incremental:

@@ -187,8 +187,12 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
-    files, refused, render_warnings = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch),
-                                                      options, _variant(options, *layers))
+    try:
+        files, refused, render_warnings = _render_formats(book, theme, cover,
+                                                          source_date(story, options.source_date_epoch), options,
+                                                          _variant(options, *layers))
+    except PdfFailed as failed:
+        raise failed.named(story.slug, source.path, warnings) from None
     warnings.extend(render_warnings)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
@@ -235,8 +239,11 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     else:
         cover = load_cover(Path(choice))
     modified = max(source_date(story, options.source_date_epoch) for story in stories)
-    files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
-                                                      _variant(options, collection.options))
+    try:
+        files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
+                                                          _variant(options, collection.options))
+    except PdfFailed as failed:
+        raise failed.named(slugify(meta.title or collection.folder.name), collection.folder, warnings) from None
     warnings.extend(render_warnings)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:
@@ -286,11 +293,36 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
                             f"left out of the EPUB, which holds only the book's own files")
     if "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
-        pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
-                        cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
+        try:
+            pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
+                            cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
+        except Exception as error:  # the EPUB never depends on the PDF: it is written, the PDF reported
+            if "epub" not in rendered:
+                raise
+            reason = error.problem if isinstance(error, PackagerError) else \
+                f"unexpected {type(error).__name__}: {' '.join(str(error).split()) or 'no message'}"
+            raise PdfFailed(f"the PDF failed ({reason}); the EPUB was written", rendered, warnings) from error
         rendered["pdf"] = pdf.data
         refused = list(pdf.refused_urls)
     return rendered, refused, warnings
+
+
+class PdfFailed(PackagerError):
+    """The PDF of a book failed after its EPUB was rendered: `files` holds the EPUB, which is written."""
+
+    def __init__(self, message: str, files: dict[str, bytes], warnings: list[str]):
+        super().__init__(message)
+        self.files = files
+        self.warnings = warnings
+        self.slug = ""
+
+    def named(self, slug: str, path: Path, warnings: list[str]) -> "PdfFailed":
+        """The same failure, knowing its book's slug and source, and the book's warnings before it."""
+        failed = PdfFailed(self.problem, self.files, warnings + self.warnings)
+        failed.slug = slug
+        failed.path = str(path)
+        failed.args = (f"{path}: {self.problem}",)
+        return failed
 
 
 def build_story(source: StorySource, options: BuildOptions) -> BuildResult:

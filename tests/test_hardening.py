@@ -190,3 +190,85 @@ def test_a_theme_name_is_a_name_never_a_path(tmp_path):
     (tmp_path / "story.toml").write_text(f'style = "{relative}"\n', encoding="utf-8")
     result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out")
     assert_one_line_error(result, 2, "unknown theme", tmp_path / "out")
+
+
+# --- state that heals: the chunk cache ----------------------------------------------------------
+
+def chapters_story(folder: Path, chapters: int = 5, words: int = 200) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "story.txt"
+    body = "".join(f"Chapter {n}\n\n" + ("Some words of the story. " * (words // 5)) + "\n\n"
+                   for n in range(1, chapters + 1))
+    path.write_text("A Story\n\n" + body, encoding="utf-8")
+    return path
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+DAMAGE = {
+    "empty": lambda path: path.write_bytes(b""),
+    "cut short": lambda path: path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2]),
+    "garbage": lambda path: path.write_bytes(os.urandom(300)),
+    "wrong types": lambda path: path.write_text('{"pages": "7", "anchors": [], "refused": 5, "blanks": {}}')
+    if path.suffix == ".json" else None,
+    "a million pages": lambda path: path.write_text(json.dumps(
+        {**json.loads(path.read_text()), "pages": 1_000_000})) if path.suffix == ".json" else None,
+    "anchor past the end": lambda path: path.write_text(json.dumps(
+        {**json.loads(path.read_text()), "anchors": {"chapter-001": [99, 0.0]}})) if path.suffix == ".json" else None,
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_chunk_cache_entry_is_discarded_and_rendered_again(tmp_path, damage):
+    story = chapters_story(tmp_path)
+    cache = tmp_path / "cache"
+    first = packager(tmp_path, "build", story, "--out-dir", tmp_path / "clean", "--jobs", "1", cache=cache)
+    assert first.returncode == 0, first.stderr
+    entries = sorted((cache / "pdf-chunks").glob("*.json")) + sorted((cache / "pdf-chunks").glob("*.pdf"))
+    assert entries
+    for path in entries:
+        DAMAGE[damage](path)
+    for _ in range(2):  # and the rebuilt cache serves the next build
+        result = packager(tmp_path, "build", story, "--out-dir", tmp_path / "again", "--jobs", "1", cache=cache,
+                          timeout=240)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert (tmp_path / "again" / "a-story.pdf").read_bytes() == (tmp_path / "clean" / "a-story.pdf").read_bytes()
+        assert (tmp_path / "again" / "a-story.epub").is_file()
+
+
+def test_the_epub_is_written_when_the_pdf_fails(tmp_path, monkeypatch):
+    """A PDF that fails (here WeasyPrint failing on every document) costs the PDF, never the EPUB: the
+    EPUB is written, the book reported failed in one line, status 1, and no manifest entry is kept."""
+    import packager.render.pdf as pdf_module
+    from packager.batch import run_batch
+    from packager.build import BuildOptions
+    from packager.read.sources import find_books
+
+    def broken(job):
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr(pdf_module, "_lay_out", broken)
+    story = chapters_story(tmp_path / "stories")
+    out = tmp_path / "out"
+    report = run_batch(find_books(story).books, BuildOptions(out_dir=out, jobs=1, cache_dir=tmp_path / "cache"),
+                       incremental=False)
+    row = report.rows[0]
+    assert row.status == "failed" and report.exit_code == 1
+    assert "the PDF failed (unexpected RuntimeError: layout failed); the EPUB was written" in row.error
+    assert sorted(p.name for p in out.iterdir()) == ["a-story.epub"]
+
+
+@pytest.mark.parametrize("css", ["h1, h2, .chapter, section { break-before: auto !important; "
+                                 "page-break-before: auto !important; }",
+                                 "body { columns: 2; }"])
+def test_a_stylesheet_that_lets_chapters_share_a_page_gives_a_whole_pdf(tmp_path, css):
+    story = chapters_story(tmp_path, chapters=5, words=60)
+    sheet = tmp_path / "share.css"
+    sheet.write_text(css, encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--out-dir", tmp_path / "out", "--style", sheet, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    text = pdf_text(tmp_path / "out" / "a-story.pdf")
+    assert all(f"Chapter {n}" in text for n in range(1, 6))
+    assert (tmp_path / "out" / "a-story.epub").is_file()

@@ -126,15 +126,22 @@ class _ChunkCache:
         self.folder = folder
 
     def get(self, key: str) -> _Rendered | None:
+        """The cached rendering, or None when there is none or it does not verify (a file cut short,
+        emptied, garbage, of the wrong shape, or claiming other pages than its PDF has): such an entry
+        is removed and rendered again."""
         if self.folder is None:
             return None
         pdf, meta = self.folder / f"{key}.pdf", self.folder / f"{key}.json"
-        try:
-            info = json.loads(meta.read_text())
-            return _Rendered(pdf.read_bytes(), info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
-                             info["refused"], info["blanks"])
-        except (OSError, ValueError, KeyError):
+        if not (meta.exists() or pdf.exists()):
             return None
+        rendered = _verified(meta, pdf)
+        if rendered is None:
+            for path in (meta, pdf):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+        return rendered
 
     def put(self, key: str, rendered: _Rendered) -> None:
         if self.folder is None:
@@ -156,6 +163,50 @@ class _ChunkCache:
                 return
             finally:  # also when interrupted half-way
                 temporary.unlink(missing_ok=True)
+
+
+MAX_CACHED_META = 16 * 1024 * 1024  # a chunk's anchors take a few KB; more is not a file this tool wrote
+MAX_CACHED_PDF = 1024 * 1024 * 1024
+
+
+def _verified(meta: Path, pdf: Path) -> _Rendered | None:
+    """A cache entry read back and checked: the JSON's shape and types, and a PDF that opens with
+    exactly the pages the JSON claims (so a bogus count never drives the merge)."""
+    import pikepdf
+
+    try:
+        if not (meta.is_file() and pdf.is_file()) or meta.stat().st_size > MAX_CACHED_META \
+                or pdf.stat().st_size > MAX_CACHED_PDF:
+            return None
+        info = json.loads(meta.read_bytes())
+        data = pdf.read_bytes()
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    pages, anchors, refused, blanks = (info.get(k) for k in ("pages", "anchors", "refused", "blanks"))
+    if not (_count(pages) and isinstance(anchors, dict) and isinstance(refused, list) and isinstance(blanks, list)):
+        return None
+    if not (all(isinstance(url, str) for url in refused) and all(_count(b) and b < pages for b in blanks)):
+        return None
+    places: dict[str, tuple[int, float]] = {}
+    for name, place in anchors.items():
+        if not (isinstance(place, list) and len(place) == 2 and _count(place[0]) and place[0] < pages
+                and isinstance(place[1], (int, float)) and not isinstance(place[1], bool)
+                and -1e6 < place[1] < 1e6):
+            return None
+        places[name] = (place[0], place[1])
+    try:
+        with pikepdf.open(io.BytesIO(data)) as document:
+            if len(document.pages) != pages:
+                return None
+    except (pikepdf.PdfError, ValueError, OSError, RecursionError):
+        return None
+    return _Rendered(data, pages, places, refused, blanks)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def default_cache_dir() -> Path:
@@ -440,7 +491,9 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     if start == 0:  # the front
         return pages + [dict(_BLANK, kind="cover" if has_cover and i == 0 else "plain")
                         for i in range(rendered.pages)], lead
-    openings = sorted((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors)
+    # sorted by page alone: chapters a stylesheet lets share a page keep their order
+    openings = sorted(((rendered.anchors[e.anchor][0], e) for e in entries if e.anchor in rendered.anchors),
+                      key=lambda pair: pair[0])
     for index in range(rendered.pages):
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
