@@ -27,6 +27,7 @@ from typing import Any, Callable, Protocol
 from packager import __version__
 from packager.build import BuildOptions, PdfFailed, RenderedBook, render_book, source_date_epoch, write_outputs
 from packager.errors import PackagerError
+from packager.processes import fork_server_started, worker_start
 from packager.manifest import BookFacts, Entry, read_manifest, update_manifest
 from packager.read.sidecar import load_sidecar
 from packager.read.sources import BookSource, StorySource
@@ -352,7 +353,7 @@ class LocalProcessPool:
 
     def __init__(self, workers: int, formats: tuple[str, ...] = ("epub", "pdf")):
         self.slots = workers
-        self._preload = ["packager.batch"] + [f"packager.render.{f}" for f in formats] + \
+        self._preload = ["packager.processes", "packager.batch"] + [f"packager.render.{f}" for f in formats] + \
             (["weasyprint"] if "pdf" in formats else [])
         self._executor = self._start()
 
@@ -360,15 +361,18 @@ class LocalProcessPool:
         import multiprocessing
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(self._preload)
-        return concurrent.futures.ProcessPoolExecutor(max_workers=self.slots, mp_context=context)
+        with fork_server_started():
+            return concurrent.futures.ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
+                                                          initializer=worker_start)
 
     def submit(self, task: BookTask) -> concurrent.futures.Future:
-        try:
-            return self._executor.submit(build_task, task)
-        except concurrent.futures.process.BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()  # a worker died (killed, out of memory): start afresh
-            return self._executor.submit(build_task, task)
+        with fork_server_started():  # a submission may start a worker
+            try:
+                return self._executor.submit(build_task, task)
+            except concurrent.futures.process.BrokenProcessPool:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._start()  # a worker died (killed, out of memory): start afresh
+                return self._executor.submit(build_task, task)
 
     def wait(self, futures: list[Any]) -> list[Any]:
         done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -376,6 +380,15 @@ class LocalProcessPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): the books in flight are not waited for."""
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(timeout=10)
 
 
 class DaskPool:
@@ -523,9 +536,13 @@ def run_batch(books: list[BookSource], options: BuildOptions, *, incremental: bo
         writer = _Writer(out_dir, manifest, incremental, {p.source_id for p in planned})
         pool = _pool(len(planned), options, dask_scheduler)
         try:
-            _build_all(planned, options, given_options, pool, writer, rows, progress, on_progress, debug)
-        finally:
+            try:
+                _build_all(planned, options, given_options, pool, writer, rows, progress, on_progress, debug)
+            except BaseException:
+                getattr(pool, "abort", pool.close)()  # interrupted: the books in flight are not waited for
+                raise
             pool.close()
+        finally:
             writer.flush()
     if incremental:
         from packager.library import write_library

@@ -38,6 +38,7 @@ from typing import Iterator
 from packager import __version__
 from packager.model import Book
 from packager.parts import part_prefix, sweep_parts
+from packager.processes import fork_server_started, worker_start
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import CoverImage
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
@@ -388,10 +389,10 @@ class _Renderer:
         in memory: each holds just the chunk it lays out."""
         if self.pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-            with _interrupts_held():
+            context.set_forkserver_preload(["packager.processes", "weasyprint", "packager.render.pdf"])
+            with fork_server_started():
                 self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                                initializer=_ignore_interrupts)
+                                                initializer=worker_start)
                 for _ in range(self.jobs):
                     self.pool.submit(_ready)
         return self.pool
@@ -411,11 +412,6 @@ def _interrupts_held() -> Iterator[None]:
         yield
     finally:
         block(signal.SIG_SETMASK, previous)
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which stops them: one message, not one per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
