@@ -37,6 +37,7 @@ from packager.render.cover import CoverImage, thumbnail
 # Files beside a user's stylesheet that it may refer to, sent along with it.
 STYLESHEET_ASSETS = (".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ttf", ".otf", ".woff", ".woff2")
 MANIFEST_FLUSH_SECONDS = 2.0
+MAX_SENT_BYTES = 256 * 1024 * 1024  # a story's limit, and a cover's: a bigger file is never read whole
 COVERS_FOLDER = "covers"
 
 
@@ -295,12 +296,17 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in files:
         try:
-            data = path.read_bytes()
-            mtime = int(path.stat().st_mtime)
+            info = path.stat()
+            mtime = int(info.st_mtime)
+            if info.st_size > MAX_SENT_BYTES:  # refused when built: never read whole, not even to hash
+                content = f"{info.st_size}".encode()
+            else:
+                with open(path, "rb") as stream:
+                    content = hashlib.file_digest(stream, "sha256").digest()
         except OSError:
-            data, mtime = b"", 0
+            content, mtime = hashlib.sha256(b"").digest(), 0
         digest.update(f"\0{path}\0{mtime}\0".encode())
-        digest.update(hashlib.sha256(data).digest())
+        digest.update(content)
     return digest.hexdigest()
 
 
@@ -311,6 +317,9 @@ def pack(task: BookTask, files: list[Path]) -> BookTask:
     base = Path(os.path.commonpath([str(task.book.path.parent)] + [str(p.parent) for p in files]))
     for path in files:
         try:
+            if path.stat().st_size > MAX_SENT_BYTES:
+                raise PackagerError(f"too large to build ({path.stat().st_size // 1024 // 1024} MB; at most "
+                                    f"{MAX_SENT_BYTES // 1024 // 1024} MB)", path)
             blobs.append((str(path.relative_to(base)), path.read_bytes(), path.stat().st_mtime))
         except OSError:
             continue  # the worker reports the missing file by its name
@@ -577,7 +586,13 @@ def _build_all(planned: list[_Planned], options: BuildOptions, given_options: Bu
             task = BookTask(plan.source_id, plan.label, plan.book if sends_bytes else plan.given, book_options,
                             thumbnail=writer.library, debug=debug)
             if sends_bytes:
-                task = pack(task, plan.files)
+                try:
+                    task = pack(task, plan.files)
+                except PackagerError as error:
+                    rows[plan.source_id] = writer.write(plan, BookOutcome(plan.source_id, error=str(error),
+                                                                          exit_code=1))
+                    progress.done += 1
+                    continue
             progress.in_flight.append(plan.label)
             if on_progress:
                 on_progress(progress)

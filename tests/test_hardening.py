@@ -272,3 +272,101 @@ def test_a_stylesheet_that_lets_chapters_share_a_page_gives_a_whole_pdf(tmp_path
     text = pdf_text(tmp_path / "out" / "a-story.pdf")
     assert all(f"Chapter {n}" in text for n in range(1, 6))
     assert (tmp_path / "out" / "a-story.epub").is_file()
+
+
+# --- limits on every resource ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("size, problem", [
+    ("0x0mm", "leaves too little room for the text"), ("1x1mm", "leaves too little room for the text"),
+    ("30x30mm", "leaves too little room for the text"), ("60x200mm", "leaves too little room for the text"),
+    ("6000x200mm", "larger than a PDF page can be"), ("100x300in", "larger than a PDF page can be"),
+])
+def test_a_page_size_too_small_for_text_or_too_large_for_a_pdf_is_a_usage_error(tmp_path, size, problem):
+    story = story_file(tmp_path, "story.txt", "Story")
+    result = packager(tmp_path, "build", story, "--page-size", size, "--out-dir", tmp_path / "out")
+    line = assert_one_line_error(result, 2, size, tmp_path / "out")
+    assert problem in line
+
+
+def test_the_smallest_page_size_allowed_builds(tmp_path):
+    story = story_file(tmp_path, "story.txt", "Story")
+    result = packager(tmp_path, "build", story, "--to", "pdf", "--page-size", "70x96mm", "--out-dir", tmp_path / "out",
+                      "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_sidecar_pattern_that_backtracks_without_end_is_one_line_naming_it(tmp_path):
+    story = tmp_path / "story.txt"
+    story.write_text("Story\n\nChapter 1\n\n" + "a" * 60 + "!\n\nThe end.\n", encoding="utf-8")
+    (tmp_path / "story.toml").write_text('[detect]\nnote_patterns = ["^(a|aa)+$"]\n', encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out", timeout=60)
+    line = assert_one_line_error(result, 1, "story.toml", tmp_path / "out")
+    assert "detect.note_patterns: pattern '^(a|aa)+$' takes too long to match" in line
+
+
+def peak_memory_mb(args: list[object], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """Run packager and return its result and the peak resident memory of it and every process it
+    waited for, in MB."""
+    process = subprocess.Popen([sys.executable, "-m", "packager", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=_env(cwd / "cache"))
+    stdout, stderr = process.communicate(timeout=300)
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr), peak
+
+
+@pytest.mark.parametrize("shape", ["one book", "batch"])
+def test_a_multi_gb_cover_is_refused_before_it_is_read(tmp_path, shape):
+    stories = tmp_path / "stories"
+    story_file(stories / "tale", "01-tale.txt", "Tale")
+    cover = stories / "tale" / "cover.jpg"
+    with open(cover, "wb") as stream:  # 3 GB, sparse: nothing of it is on the disk until it is read
+        stream.write(b"\xff\xd8\xff\xe0")
+        stream.truncate(3 * 1024 ** 3)
+    if shape == "batch":
+        story_file(stories, "other.txt", "Other")
+    source = stories / "tale" if shape == "one book" else stories
+    result, peak = peak_memory_mb(["build", source, "--to", "epub", "--out-dir", tmp_path / "out", "--jobs", "2"],
+                                  tmp_path)
+    assert "Traceback" not in result.stderr and result.returncode == 1, result.stderr
+    errors = [line for line in stderr_lines(result) if line.startswith("error:")]
+    assert len(errors) == 1 and "too large" in errors[0] and "cover.jpg" in errors[0], result.stderr
+    assert peak < 1024, f"peak memory {peak:.0f} MB"
+
+
+def test_jobs_far_beyond_the_work_start_no_more_workers_than_there_is_work(tmp_path):
+    from test_interrupted_builds import descendants
+    story = chapters_story(tmp_path, chapters=1, words=100)
+    process = subprocess.Popen([sys.executable, "-m", "packager", "build", str(story), "--to", "pdf", "--jobs", "999",
+                                "--out-dir", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=_env(tmp_path / "cache"))
+    seen: dict[int, str] = {}
+    while process.poll() is None:
+        for pid in descendants(process.pid) - seen.keys():
+            try:
+                seen[pid] = Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+            except OSError:
+                pass
+    process.communicate()
+    assert process.returncode == 0
+    # one chunk and the front: two workers, with the fork server and the resource tracker (WeasyPrint's
+    # own look-ups of its libraries, gcc and ldconfig, are not workers)
+    python = [pid for pid, command in seen.items() if "multiprocessing" in command]
+    assert len(python) <= 4, f"{len(python)} processes for a one-chapter book"
+
+
+def test_a_16_bit_greyscale_png_cover_keeps_its_grey(tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    story = story_file(tmp_path, "story.txt", "Story")
+    cover = tmp_path / "grey.png"
+    Image.new("I;16", (200, 300), 0x4000).save(cover)  # a quarter of full white
+    result = packager(tmp_path, "build", story, "--to", "epub", "--cover", cover, "--out-dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "story.epub") as archive:
+        name = next(n for n in archive.namelist() if "cover" in n and n.endswith((".png", ".jpg")))
+        image = Image.open(io.BytesIO(archive.read(name))).convert("L")
+    assert abs(sum(image.getdata()) / (image.width * image.height) - 64) < 2

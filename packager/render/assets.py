@@ -86,15 +86,37 @@ class PageGeometry:
         return environment().get_template("chunk.css.j2").render(middle=f"{self.middle:g}mm")
 
 
+# The smallest text block a page may leave (a narrow pocket book's), and the largest page a PDF can
+# describe (14,400 units of 1/72 in): a smaller page would turn a story into thousands of pages.
+MIN_TEXT_WIDTH_MM = 40.0
+MIN_TEXT_HEIGHT_MM = 60.0
+MAX_PAGE_MM = 14_400 / 72 * 25.4
+
+
 def page_geometry(option: str) -> PageGeometry:
-    """Margins that suit the page: a pocket book's for A5 and 6x9in, wider ones for A4 and Letter."""
+    """Margins that suit the page: a pocket book's for A5 and 6x9in, wider ones for A4 and Letter. A
+    custom size must leave a text block of at least 40 x 60 mm and stay within the PDF's 200 inches."""
     size = css_page_size(option)
     key = option.strip().lower()
     match = _CUSTOM_SIZE.match(key)
     width = float(match["w"]) * _MM[match["unit"]] if match else _WIDTH_MM[key]
     if width >= 200:
-        return PageGeometry(size, top=22, bottom=25, inner=25, outer=20)
-    return PageGeometry(size, top=17, bottom=19, inner=17, outer=13)
+        geometry = PageGeometry(size, top=22, bottom=25, inner=25, outer=20)
+    else:
+        geometry = PageGeometry(size, top=17, bottom=19, inner=17, outer=13)
+    if match:
+        height = float(match["h"]) * _MM[match["unit"]]
+        if width > MAX_PAGE_MM or height > MAX_PAGE_MM:
+            raise PackagerError(f"--page-size: '{option}' is larger than a PDF page can be "
+                                f"({MAX_PAGE_MM:.0f} mm, 200 in, a side)", usage=True)
+        text_width = width - geometry.inner - geometry.outer
+        text_height = height - geometry.top - geometry.bottom
+        if text_width < MIN_TEXT_WIDTH_MM or text_height < MIN_TEXT_HEIGHT_MM:
+            smallest = (f"{MIN_TEXT_WIDTH_MM + geometry.inner + geometry.outer:g}x"
+                        f"{MIN_TEXT_HEIGHT_MM + geometry.top + geometry.bottom:g}mm")
+            raise PackagerError(f"--page-size: '{option}' leaves too little room for the text "
+                                f"(the smallest page is {smallest})", usage=True)
+    return geometry
 
 
 @dataclass

@@ -251,8 +251,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     context = dict(book=book, meta=meta, front_blocks=front_blocks(book), link_prefix=LINK_PREFIX,
                    chapter_names=chapter_names, story_blocks=[story_front_blocks(h) for h in book.stories])
     result = PdfResult(b"")
+    body_chunks = _chunks(sequence)
+    jobs = min(jobs, len(body_chunks) + 1)  # no more workers than there is work: the chunks and the front
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
-        body_chunks = _chunks(sequence)
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
             if cover else None
 
@@ -440,7 +441,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
-    with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
+    with _Renderer(min(jobs, 2), _ChunkCache(cache_dir), result) as renderer:  # one document: one worker at work
         rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     return result
