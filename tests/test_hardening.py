@@ -370,3 +370,29 @@ def test_a_16_bit_greyscale_png_cover_keeps_its_grey(tmp_path):
         name = next(n for n in archive.namelist() if "cover" in n and n.endswith((".png", ".jpg")))
         image = Image.open(io.BytesIO(archive.read(name))).convert("L")
     assert abs(sum(image.getdata()) / (image.width * image.height) - 64) < 2
+
+
+# --- data the PDF must not lose -------------------------------------------------------------------
+
+def test_a_word_longer_than_the_line_is_broken_and_printed_whole(tmp_path):
+    shout = "N" + "o" * 150 + "!"
+    address = "https://example.org/" + "abcdefghij" * 15 + "/end.html"
+    story = tmp_path / "story.txt"
+    story.write_text(f"Long\n\nChapter 1\n\nHe shouted {shout} and then read {address} aloud.\n\nThe end.\n",
+                     encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--to", "pdf", "--out-dir", tmp_path / "out", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "out" / "long.pdf"
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    from lxml import etree
+    root = etree.fromstring(bbox.encode())
+    words, inside = [], True
+    for page in root.iter("{*}page"):
+        width = float(page.get("width"))
+        for word in page.iter("{*}word"):
+            words.append(word.text or "")
+            inside = inside and 0 <= float(word.get("xMin")) and float(word.get("xMax")) <= width
+    joined = "".join(words).replace("\u2010", "").replace("-", "")
+    assert shout in joined
+    assert address.replace("-", "") in joined
+    assert inside, "a word runs off the page"
