@@ -293,7 +293,7 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
         "series_index": book.series_index, "stories": [str(s.path) for s in book.stories],
         "theme": theme_digest(),
     }
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8", "surrogateescape"))
     for path in files:
         try:
             info = path.stat()
@@ -305,7 +305,7 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
                     content = hashlib.file_digest(stream, "sha256").digest()
         except OSError:
             content, mtime = hashlib.sha256(b"").digest(), 0
-        digest.update(f"\0{path}\0{mtime}\0".encode())
+        digest.update(f"\0{path}\0{mtime}\0".encode("utf-8", "surrogateescape"))  # a name in any encoding
         digest.update(content)
     return digest.hexdigest()
 

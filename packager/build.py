@@ -88,9 +88,17 @@ class BuildResult:
         return self.rendered.warnings
 
 
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second an EPUB or PDF date can name
+
+
 def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH as a number of seconds; one that is not a date (past the year 9999) is an error."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return int(epoch) if epoch and epoch.strip().isdigit() else None
+    if not (epoch and epoch.strip().isdigit()):
+        return None
+    if int(epoch) > MAX_EPOCH:
+        raise PackagerError(f"SOURCE_DATE_EPOCH: {epoch.strip()[:30]} is past the year 9999", usage=True)
+    return int(epoch)
 
 
 def source_date(story: Story, epoch: int | None = None) -> datetime:
@@ -196,7 +204,7 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     warnings.extend(render_warnings)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
-        files["notes.txt"] = notes_report(story, removed).encode("utf-8")
+        files["notes.txt"] = notes_report(story, removed).encode("utf-8", "backslashreplace")
     notes_found = sum(1 for b in _blocks(story) if b.kind == "note")
     return RenderedBook(story.slug, book, files, cover, notes_found,
                         len(removed) if notes_mode != "keep" else 0, warnings)
@@ -247,7 +255,7 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     warnings.extend(render_warnings)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:
-        files["notes.txt"] = "\n".join(reports).encode("utf-8")
+        files["notes.txt"] = "\n".join(reports).encode("utf-8", "backslashreplace")
     return RenderedBook(slugify(meta.title or collection.folder.name), book, files, cover, notes_found,
                         notes_removed, warnings)
 

@@ -141,6 +141,16 @@ def read_manifest(out_dir: Path) -> dict[str, Entry]:
     return entries
 
 
+def _ascii_only(payload: Any) -> bool:
+    """Whether JSON must escape every non-ASCII character: when some file name is not UTF-8 (Python
+    holds its bytes as lone surrogates, which only an escape can carry)."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
 @contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
     with open(out_dir / LOCK_NAME, "a+") as lock:
@@ -166,7 +176,7 @@ def update_manifest(out_dir: Path, changes: dict[str, Entry | None]) -> dict[str
         handle, name = tempfile.mkstemp(prefix=part_prefix("packager-manifest"), suffix=".part", dir=out_dir)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, ensure_ascii=False, indent=1)
+                json.dump(payload, stream, ensure_ascii=_ascii_only(payload), indent=1)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(name, 0o644)

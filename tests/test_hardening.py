@@ -396,3 +396,114 @@ def test_a_word_longer_than_the_line_is_broken_and_printed_whole(tmp_path):
     assert shout in joined
     assert address.replace("-", "") in joined
     assert inside, "a word runs off the page"
+
+
+# --- smaller: still one line, or safe output -------------------------------------------------------
+
+def test_a_file_name_that_is_not_utf8_builds_in_a_batch_and_is_inspected(tmp_path):
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    latin1 = os.fsencode(stories) + b"/caf\xe9.txt"
+    with open(latin1, "wb") as stream:
+        stream.write(b"Cafe\n\nChapter 1\n\nIt began.\n")
+    story_file(stories, "other.txt", "Other")
+    result = packager(tmp_path, "build", stories, "--to", "epub", "--out-dir", tmp_path / "out",
+                      "--report", tmp_path / "report.json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert (tmp_path / "out" / "cafe.epub").is_file()
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert any(book["source"].endswith("caf\udce9.txt") for book in report["books"])
+    rerun = packager(tmp_path, "build", stories, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert "0 built, 2 unchanged" in rerun.stdout, rerun.stderr  # the manifest kept the name
+    inspected = subprocess.run([sys.executable, "-m", "packager", "inspect", latin1, "--json"], capture_output=True,
+                               cwd=tmp_path, env=_env())
+    assert inspected.returncode == 0 and json.loads(inspected.stdout)["title"] == "Cafe", inspected.stderr
+
+
+def test_terminal_escape_sequences_in_a_file_name_never_reach_the_terminal(tmp_path):
+    name = "bad\x1b[2J\x1b]0;owned\x07.txt"
+    story = tmp_path / name
+    story.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)  # a binary file: its name is in the error
+    result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert "\x1b" not in result.stderr + result.stdout and "\x07" not in result.stderr
+    assert "bad\\x1b[2J\\x1b]0;owned\\x07.txt" in result.stderr
+    assert_one_line_error(result, 1, "bad", tmp_path / "out")
+
+
+def test_folders_nested_past_python_recursion_are_one_line(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    here = os.getcwd()
+    try:
+        os.chdir(folder)
+        for _ in range(1100):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("story.txt").write_text("S\n\nChapter 1\n\nIt.\n", encoding="utf-8")
+    finally:
+        os.chdir(here)
+    result = packager(tmp_path, "build", "deep", "--to", "epub", "--out-dir", tmp_path / "out")
+    line = assert_one_line_error(result, 1, "deep/d/d", tmp_path / "out")
+    assert "folders nested more than 100 deep" in line
+
+
+def test_a_stylesheet_nested_past_python_recursion_is_one_line(tmp_path):
+    story = story_file(tmp_path, "story.txt", "Story")
+    sheet = tmp_path / "deep.css"
+    sheet.write_text("p" + ":not(" * 10_000 + "a" + ")" * 10_000 + " { color: red }\n", encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--out-dir", tmp_path / "out", "--style", sheet)
+    line = assert_one_line_error(result, 1, "deep.css", tmp_path / "out")
+    assert "nested 10000 levels deep" in line
+
+
+@pytest.mark.parametrize("command", [["inspect", "story.txt"], ["inspect", "story.txt", "--json"],
+                                     ["build", "story.txt", "--to", "epub", "--out-dir", "out"]])
+def test_a_full_stdout_is_one_line(tmp_path, command):
+    story_file(tmp_path, "story.txt", "Story")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "packager", *command], cwd=tmp_path, stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=_env(), timeout=120)
+    assert result.returncode == 1
+    assert stderr_lines(result) == ["error: cannot write to standard output: No space left on device"]
+
+
+def test_source_date_epoch_past_the_year_9999_is_one_line(tmp_path):
+    story = story_file(tmp_path, "story.txt", "Story")
+    env = _env() | {"SOURCE_DATE_EPOCH": "99999999999999999"}
+    result = subprocess.run([sys.executable, "-m", "packager", "build", str(story), "--to", "epub", "--out-dir",
+                             str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
+    line = assert_one_line_error(result, 2, "SOURCE_DATE_EPOCH", tmp_path / "out")
+    assert "past the year 9999" in line
+
+
+def test_a_scene_break_text_with_markup_characters_is_printed_as_written(tmp_path):
+    story = tmp_path / "story.txt"
+    story.write_text("Story\n\nChapter 1\n\nFirst scene.\n\n* * *\n\nSecond scene.\n", encoding="utf-8")
+    result = packager(tmp_path, "build", story, "--out-dir", tmp_path / "out", "--jobs", "1",
+                      "--scene-break", "Tom & Jerry's <3")
+    assert result.returncode == 0, result.stderr
+    text = pdf_text(tmp_path / "out" / "story.pdf")
+    assert "Tom&Jerry's<3" in "".join(text.split()).replace("\u2019", "'")  # letter-spaced
+    assert "&amp;" not in text
+
+
+def test_a_collection_toml_inside_an_anthology_is_named_in_a_warning(tmp_path):
+    stories = tmp_path / "anthology"
+    story_file(stories, "one.txt", "One")
+    (stories / "collection.toml").write_text('anthology = true\ntitle = "Tales"\n', encoding="utf-8")
+    inner = stories / "more"
+    story_file(inner, "two.txt", "Two")
+    (inner / "collection.toml").write_text('author = "Someone Else"\n', encoding="utf-8")
+    result = packager(tmp_path, "build", stories, "--to", "epub", "--out-dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert any("more/collection.toml: ignored" in line for line in stderr_lines(result)), result.stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "folder", "link"])
+def test_a_report_is_written_only_to_a_regular_file(tmp_path, target):
+    story = story_file(tmp_path, "story.txt", "Story")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(story)
+    result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out", "--report", target)
+    assert_one_line_error(result, 2, "not a regular file", tmp_path / "out")
+    assert story.read_text(encoding="utf-8").startswith("Story")

@@ -225,6 +225,9 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
             user_css = user_css_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise PackagerError(f"cannot read stylesheet: {error}", user_css_path) from None
+        depth = _nesting(user_css)
+        if depth > MAX_CSS_NESTING:
+            raise PackagerError(f"stylesheet nested {depth} levels deep (at most {MAX_CSS_NESTING})", user_css_path)
         if _REMOTE.search(user_css):
             theme.warnings.append(f"{user_css_path}: refers to a remote address; nothing is fetched")
         theme.user_css = user_css
@@ -232,6 +235,22 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         theme.user_css_epub, theme.user_css_references = css_for_epub(user_css)
         theme.roots.append(user_css_path.resolve().parent)
     return theme
+
+
+MAX_CSS_NESTING = 64  # brackets within brackets; real stylesheets stay under 10
+
+
+def _nesting(css: str) -> int:
+    """How deep the stylesheet's brackets nest (`:not(:not(…))`, blocks in blocks): the CSS parsers
+    recurse once a level, so a deep one would end in RecursionError."""
+    depth = deepest = 0
+    for char in css:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 _URL_FUNCTIONS = {"url", "src", "image-set", "-webkit-image-set", "image"}
@@ -286,10 +305,13 @@ def _is_reference(node) -> bool:
     return False
 
 
-def _css_string(text: str) -> str:
-    """Text safe inside a CSS string: quotes, backslashes, line ends and other control characters
-    escaped."""
-    return "".join(f"\\{ord(c):x} " if c in '"\\<>' or ord(c) < 32 or ord(c) == 127 else c for c in text)
+def _css_string(text: str) -> Markup:
+    """Text safe inside a CSS string, in a stylesheet file or a <style> element alike: quotes,
+    backslashes, markup characters (`<`, `>`, `&`), line ends and other control characters escaped as
+    CSS escapes, so the template's HTML escaping has nothing left to do (`Tom & Jerry` must not
+    print `&amp;`)."""
+    return Markup("".join(f"\\{ord(c):x} " if c in '"\'\\<>&' or ord(c) < 32 or ord(c) == 127 else c
+                          for c in text))
 
 
 def _series_number(value: float | None) -> str:
