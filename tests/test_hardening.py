@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -507,3 +508,51 @@ def test_a_report_is_written_only_to_a_regular_file(tmp_path, target):
     result = packager(tmp_path, "build", story, "--to", "epub", "--out-dir", tmp_path / "out", "--report", target)
     assert_one_line_error(result, 2, "not a regular file", tmp_path / "out")
     assert story.read_text(encoding="utf-8").startswith("Story")
+
+
+# --- cost near-linear in the input: no chunk unbounded ----------------------------------------------
+
+def one_word_lines_book(lines: int):
+    from packager.detect.structure import SourceFile, detect_book
+    text = ["Lines", "", "Chapter 1: Endless", ""] + [f"word{n}" for n in range(lines)]
+    return detect_book([SourceFile(text)])
+
+
+def test_a_chapter_of_one_word_lines_is_cut_into_chunks_of_bounded_weight():
+    from packager.render.layout import plan
+    from packager.render.pdf import CHUNK_CHARACTERS, LINE_CHARACTERS, _chunks
+
+    book = one_word_lines_book(50_000)
+    chunks = _chunks(plan(book)[0])
+    assert len(chunks) > 20
+    weights = [sum(len(b.text) + LINE_CHARACTERS for e in chunk if e.chapter for b in e.chapter.blocks)
+               for chunk in chunks]
+    assert max(weights) <= CHUNK_CHARACTERS + 200, max(weights)
+    printed = [b.text for chunk in chunks for e in chunk if e.chapter for b in e.chapter.blocks if b.kind == "paragraph"]
+    assert printed == [f"word{n}" for n in range(50_000)]
+
+
+def test_a_chapter_cut_into_chunks_prints_every_word_with_its_running_head(tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    from pypdf import PdfReader
+
+    import packager.render.pdf as pdf_module
+    from packager.render.assets import load_theme
+    from packager.transform.pipeline import prepare_book
+    from test_pdf import running_head
+
+    monkeypatch.setattr(pdf_module, "CHUNK_CHARACTERS", 3000)  # a 600-line chapter in several chunks
+    book, _ = prepare_book(one_word_lines_book(600), "keep", True, frozenset(), False)
+    result = pdf_module.build_pdf(book, load_theme(None), None, datetime(2024, 1, 1, tzinfo=timezone.utc), jobs=1,
+                                  cache_dir=None)
+    (tmp_path / "book.pdf").write_bytes(result.data)
+    from packager.render.layout import plan
+    assert len(pdf_module._chunks(plan(book)[0])) > 3  # the chapter was cut
+    words = pdf_text(tmp_path / "book.pdf").split()
+    numbered = [w for w in words if re.fullmatch(r"word\d+", w)]  # word0 is set apart by the lead-in
+    assert numbered[-599:] == [f"word{n}" for n in range(1, 600)]
+    reader = PdfReader(tmp_path / "book.pdf")
+    opening = next(i for i, page in enumerate(reader.pages) if "word0" in page.extract_text().split())
+    heads = [running_head(page) for page in reader.pages[opening + 1:]]
+    assert all(head in ("LINES", "CHAPTER 1: ENDLESS") for head in heads), heads  # none left bare

@@ -21,6 +21,7 @@ URIs: a stylesheet or story pointing at a remote address gets nothing fetched.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -216,16 +217,49 @@ def default_cache_dir() -> Path:
     return Path(base) / "pdf-chunks"
 
 
+LINE_CHARACTERS = 60  # what a paragraph weighs at least: one line, however short its text
+
+
+def _weight(block) -> int:
+    return len(block.text) + LINE_CHARACTERS
+
+
+def _pieces(entry: Entry) -> list[Entry]:
+    """A chapter far longer than a chunk (counting each paragraph as at least a line: 500,000 one-word
+    lines are some 14,000 pages) cut at paragraph boundaries into pieces of about a chunk: the first
+    keeps the chapter's opening, the others (`continued`) carry only paragraphs and its running head,
+    each starting a chunk of its own. WeasyPrint's memory and time grow faster than the document, so
+    no chunk may be unbounded."""
+    chapter = entry.chapter
+    if chapter is None or entry.kind != "chapter" or sum(_weight(b) for b in chapter.blocks) <= 2 * CHUNK_CHARACTERS:
+        return [entry]
+    groups: list[list] = [[]]
+    size = 0
+    for block in chapter.blocks:
+        if size >= CHUNK_CHARACTERS and groups[-1]:
+            groups.append([])
+            size = 0
+        groups[-1].append(block)
+        size += _weight(block)
+    first = Entry(entry.kind, entry.anchor, entry.title, dataclasses.replace(chapter, blocks=groups[0]), entry.index,
+                  entry.children)
+    return [first] + [Entry("continued", f"{entry.anchor}-continued-{number}", entry.title,
+                            dataclasses.replace(chapter, blocks=group), entry.index)
+                      for number, group in enumerate(groups[1:], 2)]
+
+
 def _chunks(sequence: list[Entry]) -> list[list[Entry]]:
     """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
-    (or an anthology story's) goes with the chapter after it. Boundaries depend only on the text, so
+    (or an anthology story's) goes with the chapter after it, and a chapter far longer than a chunk is
+    cut into pieces (see _pieces), each beginning a chunk. Boundaries depend only on the text, so
     they stay put when a chapter is appended, and the same whatever `jobs` is, so the number of
     processes never changes a byte of the book. Endnotes are left out: they are rendered last."""
-    body = [e for e in sequence if e.kind not in ("endnotes",)]
+    body = [piece for e in sequence if e.kind not in ("endnotes",) for piece in _pieces(e)]
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in body:
-        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind not in ("part", "story"):
+        if chunks[-1] and (entry.kind == "continued" or size >= CHUNK_CHARACTERS
+                           and chunks[-1][-1].kind not in ("part", "story")):
             chunks.append([])
             size = 0
         chunks[-1].append(entry)
@@ -494,7 +528,7 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     for index in range(rendered.pages):
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
-        opening = any(first == index for first, _ in openings)
+        opening = any(first == index and e.kind != "continued" for first, e in openings)
         plain = opening or entry is None or entry.kind in ("part", "story") or index in rendered.blanks
         pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1)})
     return pages, lead
