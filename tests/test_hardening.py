@@ -167,18 +167,29 @@ def pdf_images(pdf: Path) -> int:
         return sum(1 for o in document.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
 
 
-@pytest.mark.parametrize("shape", ["single", "batch"])
-def test_an_asset_linked_from_outside_the_stylesheet_folder_is_never_read(tmp_path, shape):
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.parametrize("shape", ["single", "batch", "dask"])
+def test_an_asset_linked_from_outside_the_stylesheet_folder_is_never_read(tmp_path, shape, request):
     css, _ = outside_asset_stylesheet(tmp_path)
     stories = tmp_path / "stories"
     story_file(stories, "one.txt", "One")
-    if shape == "batch":
+    if shape != "single":
         story_file(stories, "two.txt", "Two")
     source = stories / "one.txt" if shape == "single" else stories
+    where = ["--dask-scheduler", request.getfixturevalue("dask_cluster")] if shape == "dask" else ["--jobs", "2"]
     result = packager(tmp_path, "build", source, "--to", "pdf", "--out-dir", tmp_path / "out", "--style", css,
-                      "--cover", "none", "--jobs", "2")
+                      "--cover", "none", *where)
     assert result.returncode == 0, result.stderr
-    for pdf in (tmp_path / "out").glob("*.pdf"):
+    pdfs = list((tmp_path / "out").glob("*.pdf"))
+    assert len(pdfs) == (1 if shape == "single" else 2)
+    for pdf in pdfs:
         assert pdf_images(pdf) == 0, f"{pdf.name} embeds the outside image"
 
 
