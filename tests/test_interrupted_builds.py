@@ -250,7 +250,7 @@ def test_a_batch_stops_at_once_with_one_line(tmp_path, how):
             process.communicate()
     assert process.returncode == 130, stderr
     assert [line for line in stderr.splitlines() if line.strip()] == ["error: interrupted"]
-    assert stopped < 10, f"took {stopped:.1f}s to stop"
+    assert stopped < 20, f"took {stopped:.1f}s to stop"  # it waited for the books in flight: 67 s
     assert not [name for name in output_files(out) if name.endswith((".pdf", ".part"))]
     assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
         f"processes left running: {[pid for pid in seen if alive(pid)]}"
