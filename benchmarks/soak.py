@@ -2,6 +2,12 @@
 process, counting instead of stopping at the first failure.
 
     python3 benchmarks/soak.py [--examples 10000] [--epub-every 20] [--seed 0]
+    python3 benchmarks/soak.py --signals 30 [--seed 0]
+
+With `--signals N`, N real batch builds (the shared seeds, both formats, --jobs 2) are each stopped at
+a random moment by SIGINT to the process group (Ctrl-C), SIGTERM or SIGKILL, then rebuilt; it counts
+the runs whose rebuild differs from a clean build (every EPUB and PDF byte for byte), that leave a
+temporary file, or that leave a process running 15 s after the build ended.
 
 Each generated story (headings of many shapes, author's notes, scene breaks, emphasis marks, quotes,
 Unicode, CRLF) is decoded as a story file, its structure detected, and prepared with `--notes keep`
@@ -108,12 +114,97 @@ def check_story(story: properties.GeneratedStory, render_epub: bool, tally: Tall
                 tally.fail("EPUB lost a block", f"{block.kind} {block.lines}: {block.text[:80]!r}")
 
 
+def signal_soak(runs: int, seed_value: int) -> int:
+    """Builds stopped at random points, then rebuilt; returns the number of bad runs."""
+    import os
+    import random
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    from test_interrupted_builds import alive, descendants
+
+    chance = random.Random(seed_value)
+    root = Path(tempfile.mkdtemp(prefix="packager-signal-soak-"))
+    stories = root / "stories"
+    stories.mkdir()
+    for seed_file in sorted((TESTS.parents[1] / "shared" / "seeds").glob("*.txt")):
+        shutil.copy2(seed_file, stories / seed_file.name)
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"} | {"NO_COLOR": "1", "SOURCE_DATE_EPOCH": "1700000000"}
+
+    def build(out: Path, cache: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "packager", "build", str(stories), "--out-dir", str(out),
+                                 "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=env | {"PACKAGER_CACHE_DIR": str(cache)}, start_new_session=True)
+
+    started = time.perf_counter()
+    clean = build(root / "clean", root / "clean-cache")
+    clean.communicate()
+    whole = time.perf_counter() - started
+    books = {p.name: p.read_bytes() for p in (root / "clean").iterdir() if p.suffix in (".epub", ".pdf")}
+    counts: collections.Counter[str] = collections.Counter()
+    problems: list[str] = []
+    for run in range(runs):
+        kind = chance.choice(["SIGINT to the group", "SIGTERM", "SIGKILL"])
+        delay = chance.uniform(0, whole)
+        out = root / "out"
+        shutil.rmtree(root / "cache", ignore_errors=True)  # a cold cache: the build is stopped mid-render
+        process = build(out, root / "cache")
+        seen: set[int] = set()
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and process.poll() is None:
+            seen |= descendants(process.pid)
+            time.sleep(0.05)
+        if process.poll() is None:
+            counts[kind] += 1
+            if kind == "SIGINT to the group":
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                os.kill(process.pid, signal.SIGTERM if kind == "SIGTERM" else signal.SIGKILL)
+        else:
+            counts["ended before the signal"] += 1
+        _, stderr = process.communicate()
+        if kind != "SIGKILL" and "Traceback" in stderr:
+            problems.append(f"run {run} ({kind} after {delay:.1f}s): a traceback")
+        late = time.monotonic() + 15
+        while time.monotonic() < late and [pid for pid in seen if alive(pid)]:
+            time.sleep(0.1)
+        if [pid for pid in seen if alive(pid)]:
+            problems.append(f"run {run} ({kind} after {delay:.1f}s): processes outlived the build")
+            for pid in seen:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+        again = build(out, root / "cache")
+        _, stderr = again.communicate()
+        got = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".epub", ".pdf")}
+        if again.returncode != 0 or got != books:
+            differ = sorted(n for n in books.keys() | got.keys() if books.get(n) != got.get(n))
+            problems.append(f"run {run} ({kind} after {delay:.1f}s): the rebuild differs: {differ} {stderr[-300:]}")
+        left = [p.name for folder in (out, root / "cache") for p in folder.rglob("*.part")]
+        if left:
+            problems.append(f"run {run} ({kind} after {delay:.1f}s): temporary files left: {left}")
+        shutil.rmtree(out)
+    elapsed = time.perf_counter() - started
+    print(f"runs:        {runs} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}); a clean build "
+          f"takes {whole:.1f} s")
+    print(f"bad runs:    {len(problems)}")
+    print(f"time:        {elapsed:.0f} s")
+    for problem in problems:
+        print("  " + problem)
+    shutil.rmtree(root, ignore_errors=True)
+    return len(problems)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--epub-every", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--signals", type=int, default=0, help="stop N real builds at random points instead")
     args = parser.parse_args()
+    if args.signals:
+        sys.exit(1 if signal_soak(args.signals, args.seed) else 0)
     tally = Tally()
 
     @seed(args.seed)

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from packager import __version__
-from packager.build import BuildOptions, RenderedBook, render_book, source_date_epoch, write_outputs
+from packager.build import BuildOptions, PdfFailed, RenderedBook, render_book, source_date_epoch, write_outputs
 from packager.errors import PackagerError
+from packager.processes import fork_server_started, worker_start
 from packager.manifest import BookFacts, Entry, read_manifest, update_manifest
 from packager.read.sidecar import load_sidecar
 from packager.read.sources import BookSource, StorySource
@@ -36,6 +37,7 @@ from packager.render.cover import CoverImage, thumbnail
 # Files beside a user's stylesheet that it may refer to, sent along with it.
 STYLESHEET_ASSETS = (".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ttf", ".otf", ".woff", ".woff2")
 MANIFEST_FLUSH_SECONDS = 2.0
+MAX_SENT_BYTES = 256 * 1024 * 1024  # a story's limit, and a cover's: a bigger file is never read whole
 COVERS_FOLDER = "covers"
 
 
@@ -97,9 +99,15 @@ def build_task(task: BookTask) -> BookOutcome:
             options = _moved_options(task.options, base, root)
             try:
                 return _outcome(task, render_book(book, options), started, restore)
+            except PdfFailed as error:
+                return _half(task, error, started, restore)
             except PackagerError as error:
                 return BookOutcome(task.source_id, error=restore(str(error)), exit_code=error.exit_code,
                                    seconds=time.perf_counter() - started)
+    except PdfFailed as error:
+        if task.debug:
+            raise
+        return _half(task, error, started, lambda text: text)
     except PackagerError as error:
         if task.debug:
             raise
@@ -111,6 +119,12 @@ def build_task(task: BookTask) -> BookOutcome:
         reason = " ".join(str(error).split()) or "no message"
         return BookOutcome(task.source_id, error=f"{task.label}: unexpected {type(error).__name__}: {reason}",
                            exit_code=1, seconds=time.perf_counter() - started)
+
+
+def _half(task: BookTask, error: PdfFailed, started: float, restore: Callable[[str], str]) -> BookOutcome:
+    """A book whose EPUB was rendered and whose PDF failed: the EPUB is written, the book reported failed."""
+    return BookOutcome(task.source_id, error.slug, error.files, warnings=[restore(w) for w in error.warnings],
+                       seconds=time.perf_counter() - started, error=restore(str(error)), exit_code=1)
 
 
 def _outcome(task: BookTask, rendered: RenderedBook, started: float, restore: Callable[[str], str]) -> BookOutcome:
@@ -196,11 +210,18 @@ def absolute_options(options: BuildOptions) -> BuildOptions:
 
 
 def _stylesheet_files(css: Path) -> list[Path]:
-    """A user's stylesheet and the files beside it that it may refer to."""
+    """A user's stylesheet and the files beside it that it may refer to: those the PDF renderer of a
+    build in one process may read, so no symbolic link leading out of the stylesheet's folder (a
+    worker sees the files it is sent as plain files, and could no longer tell)."""
     if not css.is_file():
         return []
+    root = css.resolve().parent
     return [css] + sorted(p for p in css.parent.iterdir() if p != css and p.is_file()
-                          and p.suffix.lower() in STYLESHEET_ASSETS)
+                          and p.suffix.lower() in STYLESHEET_ASSETS and _inside_folder(p.resolve(), root))
+
+
+def _inside_folder(path: Path, folder: Path) -> bool:
+    return folder == path.parent or folder in path.parents
 
 
 def _option_files(style: Any, cover: Any) -> list[Path]:
@@ -273,15 +294,20 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
         "theme": theme_digest(),
         "print": [options.print_service, options.paper, options.bleed],
     }
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8", "surrogateescape"))
     for path in files:
         try:
-            data = path.read_bytes()
-            mtime = int(path.stat().st_mtime)
+            info = path.stat()
+            mtime = int(info.st_mtime)
+            if info.st_size > MAX_SENT_BYTES:  # refused when built: never read whole, not even to hash
+                content = f"{info.st_size}".encode()
+            else:
+                with open(path, "rb") as stream:
+                    content = hashlib.file_digest(stream, "sha256").digest()
         except OSError:
-            data, mtime = b"", 0
-        digest.update(f"\0{path}\0{mtime}\0".encode())
-        digest.update(hashlib.sha256(data).digest())
+            content, mtime = hashlib.sha256(b"").digest(), 0
+        digest.update(f"\0{path}\0{mtime}\0".encode("utf-8", "surrogateescape"))  # a name in any encoding
+        digest.update(content)
     return digest.hexdigest()
 
 
@@ -292,6 +318,9 @@ def pack(task: BookTask, files: list[Path]) -> BookTask:
     base = Path(os.path.commonpath([str(task.book.path.parent)] + [str(p.parent) for p in files]))
     for path in files:
         try:
+            if path.stat().st_size > MAX_SENT_BYTES:
+                raise PackagerError(f"too large to build ({path.stat().st_size // 1024 // 1024} MB; at most "
+                                    f"{MAX_SENT_BYTES // 1024 // 1024} MB)", path)
             blobs.append((str(path.relative_to(base)), path.read_bytes(), path.stat().st_mtime))
         except OSError:
             continue  # the worker reports the missing file by its name
@@ -334,7 +363,7 @@ class LocalProcessPool:
 
     def __init__(self, workers: int, formats: tuple[str, ...] = ("epub", "pdf")):
         self.slots = workers
-        self._preload = ["packager.batch"] + [f"packager.render.{f}" for f in formats] + \
+        self._preload = ["packager.processes", "packager.batch"] + [f"packager.render.{f}" for f in formats] + \
             (["weasyprint"] if "pdf" in formats else [])
         self._executor = self._start()
 
@@ -342,15 +371,18 @@ class LocalProcessPool:
         import multiprocessing
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(self._preload)
-        return concurrent.futures.ProcessPoolExecutor(max_workers=self.slots, mp_context=context)
+        with fork_server_started():
+            return concurrent.futures.ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
+                                                          initializer=worker_start)
 
     def submit(self, task: BookTask) -> concurrent.futures.Future:
-        try:
-            return self._executor.submit(build_task, task)
-        except concurrent.futures.process.BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()  # a worker died (killed, out of memory): start afresh
-            return self._executor.submit(build_task, task)
+        with fork_server_started():  # a submission may start a worker
+            try:
+                return self._executor.submit(build_task, task)
+            except concurrent.futures.process.BrokenProcessPool:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._start()  # a worker died (killed, out of memory): start afresh
+                return self._executor.submit(build_task, task)
 
     def wait(self, futures: list[Any]) -> list[Any]:
         done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -358,6 +390,15 @@ class LocalProcessPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): the books in flight are not waited for."""
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(timeout=10)
 
 
 class DaskPool:
@@ -502,12 +543,16 @@ def run_batch(books: list[BookSource], options: BuildOptions, *, incremental: bo
     if on_progress:
         on_progress(progress)
     if planned:
-        writer = _Writer(out_dir, manifest, incremental)
+        writer = _Writer(out_dir, manifest, incremental, {p.source_id for p in planned})
         pool = _pool(len(planned), options, dask_scheduler)
         try:
-            _build_all(planned, options, given_options, pool, writer, rows, progress, on_progress, debug)
-        finally:
+            try:
+                _build_all(planned, options, given_options, pool, writer, rows, progress, on_progress, debug)
+            except BaseException:
+                getattr(pool, "abort", pool.close)()  # interrupted: the books in flight are not waited for
+                raise
             pool.close()
+        finally:
             writer.flush()
     if incremental:
         from packager.library import write_library
@@ -542,7 +587,13 @@ def _build_all(planned: list[_Planned], options: BuildOptions, given_options: Bu
             task = BookTask(plan.source_id, plan.label, plan.book if sends_bytes else plan.given, book_options,
                             thumbnail=writer.library, debug=debug)
             if sends_bytes:
-                task = pack(task, plan.files)
+                try:
+                    task = pack(task, plan.files)
+                except PackagerError as error:
+                    rows[plan.source_id] = writer.write(plan, BookOutcome(plan.source_id, error=str(error),
+                                                                          exit_code=1))
+                    progress.done += 1
+                    continue
             progress.in_flight.append(plan.label)
             if on_progress:
                 on_progress(progress)
@@ -573,8 +624,9 @@ def _size(path: Path) -> int:
 class _Writer:
     """Writes what comes back into the output folder and keeps the manifest."""
 
-    def __init__(self, out_dir: Path, manifest: dict[str, Entry], incremental: bool):
+    def __init__(self, out_dir: Path, manifest: dict[str, Entry], incremental: bool, pending: set[str] = set()):
         self.out_dir = out_dir
+        self.pending = set(pending)  # sources this run builds and has not written yet
         self.manifest = manifest
         self.incremental = incremental
         self.library = incremental  # the library page comes with the manifest
@@ -585,8 +637,9 @@ class _Writer:
     def write(self, plan: _Planned, outcome: BookOutcome) -> BookRow:
         facts = outcome.facts
         row = BookRow(plan.label, "failed", facts.title, seconds=outcome.seconds, warnings=outcome.warnings)
-        if outcome.error is not None:
+        if outcome.error is not None and not outcome.files:
             row.error, row.exit_code = outcome.error, outcome.exit_code or 1
+            self.pending.discard(plan.source_id)
             return row
         slug = self._claim(outcome.slug, plan.source_id)
         if slug != outcome.slug:
@@ -604,6 +657,11 @@ class _Writer:
             return row
         names = [p.name for p in outputs]
         self._remove_stale(plan.source_id, slug)
+        if outcome.error is not None:  # the EPUB written, the PDF failed: no entry, so it is built again
+            row.error, row.exit_code, row.slug, row.outputs = outcome.error, outcome.exit_code or 1, slug, names
+            if self.incremental:
+                self.changes[plan.source_id] = None
+            return row
         row = BookRow(plan.label, "built", facts.title, slug, facts.chapters, facts.words, facts.notes_found,
                       facts.notes_removed, row.warnings, outcome.seconds, names)
         if self.incremental:
@@ -615,15 +673,31 @@ class _Writer:
                 self.flush()
         return row
 
+    def _current(self) -> dict[str, Entry]:
+        """The manifest as this run has left it so far (its changes not yet flushed included)."""
+        current = dict(self.manifest)
+        for source, entry in self.changes.items():
+            if entry is None:
+                current.pop(source, None)
+            else:
+                current[source] = entry
+        return current
+
     def _claim(self, slug: str, source_id: str) -> str:
-        """The book's slug, or `slug-2`, `slug-3`… when another source's book already has it."""
-        others = {e.slug for s, e in self.manifest.items() if s != source_id} | \
-                 {s for s, owner in self.claimed.items() if owner != source_id}
+        """The book's slug, or `slug-2`, `slug-3`… when another source's book already has it. A name
+        held by a book this run rebuilds and has not written yet does not count: that book gets its
+        new name in turn (two books that swapped titles swap names, neither ends up `-2`)."""
+        holders = {e.slug: s for s, e in self._current().items() if s != source_id}
+        claimed = {s for s, owner in self.claimed.items() if owner != source_id}
         candidate, number = slug, 1
-        while candidate in others:
+        while candidate in claimed or (candidate in holders and holders[candidate] not in self.pending):
             number += 1
             candidate = f"{slug}-{number}"
+        holder = holders.get(candidate)
+        if holder is not None and self.incremental:
+            self.changes[holder] = None  # its files are this book's now; it gets its entry back when rebuilt
         self.claimed[candidate] = source_id
+        self.pending.discard(source_id)
         return candidate
 
     def _remove_stale(self, source_id: str, slug: str) -> None:
@@ -631,10 +705,13 @@ class _Writer:
         previous = self.manifest.get(source_id)
         if previous is None or previous.slug == slug:
             return
-        if any(e.slug == previous.slug for s, e in self.manifest.items() if s != source_id):
+        if self.claimed.get(previous.slug, source_id) != source_id or \
+                any(e.slug == previous.slug for s, e in self._current().items() if s != source_id):
             return
         for name in previous.outputs + ([previous.cover] if previous.cover else []):
-            (self.out_dir / name).unlink(missing_ok=True)
+            path = self.out_dir / name  # names the manifest check let through: this book's own files
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
 
     def flush(self) -> None:
         if self.incremental and self.changes:

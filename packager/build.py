@@ -17,6 +17,7 @@ from typing import Any
 
 from packager.detect.frontmatter import language_code
 from packager.errors import PackagerError
+from packager.parts import part_prefix, sweep_parts
 from packager.model import Block, Book, Metadata
 from packager.progress import report
 from packager.read.collection import Collection
@@ -93,9 +94,17 @@ class BuildResult:
         return self.rendered.warnings
 
 
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second an EPUB or PDF date can name
+
+
 def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH as a number of seconds; one that is not a date (past the year 9999) is an error."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return int(epoch) if epoch and epoch.strip().isdigit() else None
+    if not (epoch and epoch.strip().isdigit()):
+        return None
+    if int(epoch) > MAX_EPOCH:
+        raise PackagerError(f"SOURCE_DATE_EPOCH: {epoch.strip()[:30]} is past the year 9999", usage=True)
+    return int(epoch)
 
 
 def source_date(story: Story, epoch: int | None = None) -> datetime:
@@ -222,13 +231,16 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
-    files, refused, render_warnings = _render_formats(book, theme, cover, source_date(story, options.source_date_epoch),
-                                                      options, _variant(options, *layers),
-                                                      _print_spec(options, *layers))
+    try:
+        files, refused, render_warnings = _render_formats(book, theme, cover,
+                                                          source_date(story, options.source_date_epoch), options,
+                                                          _variant(options, *layers), _print_spec(options, *layers))
+    except PdfFailed as failed:
+        raise failed.named(story.slug, source.path, warnings) from None
     warnings.extend(render_warnings)
     warnings.extend(f"{source.path}: not fetched: {url}" for url in refused)
     if notes_mode == "strip" and removed:
-        files["notes.txt"] = notes_report(story, removed).encode("utf-8")
+        files["notes.txt"] = notes_report(story, removed).encode("utf-8", "backslashreplace")
     notes_found = sum(1 for b in _blocks(story) if b.kind == "note")
     return RenderedBook(story.slug, book, files, cover, notes_found,
                         len(removed) if notes_mode != "keep" else 0, warnings)
@@ -272,13 +284,16 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     else:
         cover = load_cover(Path(choice))
     modified = max(source_date(story, options.source_date_epoch) for story in stories)
-    files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
-                                                      _variant(options, collection.options),
-                                                      _print_spec(options, collection.options))
+    try:
+        files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
+                                                          _variant(options, collection.options),
+                                                          _print_spec(options, collection.options))
+    except PdfFailed as failed:
+        raise failed.named(slugify(meta.title or collection.folder.name), collection.folder, warnings) from None
     warnings.extend(render_warnings)
     warnings.extend(f"{collection.folder}: not fetched: {url}" for url in refused)
     if reports:
-        files["notes.txt"] = "\n".join(reports).encode("utf-8")
+        files["notes.txt"] = "\n".join(reports).encode("utf-8", "backslashreplace")
     return RenderedBook(slugify(meta.title or collection.folder.name), book, files, cover, notes_found,
                         notes_removed, warnings)
 
@@ -338,8 +353,15 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
         warnings.extend(print_warnings)
     elif "pdf" in options.formats:
         from packager.render.pdf import build_pdf, default_cache_dir
-        pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
-                        cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
+        try:
+            pdf = build_pdf(book, theme, cover, modified, jobs=options.jobs,
+                            cache_dir=options.cache_dir or default_cache_dir(), variant=variant)
+        except Exception as error:  # the EPUB never depends on the PDF: it is written, the PDF reported
+            if "epub" not in rendered:
+                raise
+            reason = error.problem if isinstance(error, PackagerError) else \
+                f"unexpected {type(error).__name__}: {' '.join(str(error).split()) or 'no message'}"
+            raise PdfFailed(f"the PDF failed ({reason}); the EPUB was written", rendered, warnings) from error
         rendered["pdf"] = pdf.data
         refused = list(pdf.refused_urls)
         warnings.extend(pdf.warnings)
@@ -374,6 +396,24 @@ def _render_print(book: Book, theme: Theme, cover: CoverImage | None, modified: 
         raise PackagerError(f"print check failed: {'; '.join(problems)}")
     warning = page_count_warning(spec, pages)
     return interior, wrap, list(pdf.refused_urls), [warning] if warning else []
+
+
+class PdfFailed(PackagerError):
+    """The PDF of a book failed after its EPUB was rendered: `files` holds the EPUB, which is written."""
+
+    def __init__(self, message: str, files: dict[str, bytes], warnings: list[str]):
+        super().__init__(message)
+        self.files = files
+        self.warnings = warnings
+        self.slug = ""
+
+    def named(self, slug: str, path: Path, warnings: list[str]) -> "PdfFailed":
+        """The same failure, knowing its book's slug and source, and the book's warnings before it."""
+        failed = PdfFailed(self.problem, self.files, warnings + self.warnings)
+        failed.slug = slug
+        failed.path = str(path)
+        failed.args = (f"{path}: {self.problem}",)
+        return failed
 
 
 def build_story(source: StorySource, options: BuildOptions) -> BuildResult:
@@ -415,10 +455,11 @@ def write_outputs(out_dir: Path, slug: str, rendered: dict[str, bytes]) -> list[
         raise PackagerError(f"cannot create output folder: {error.strerror}", out_dir) from None
     if not os.access(out_dir, os.W_OK):
         raise PackagerError("output folder is not writable", out_dir)
+    sweep_parts(out_dir)
     temporary: list[tuple[Path, Path]] = []
     try:
         for suffix, data in rendered.items():
-            handle, name = tempfile.mkstemp(prefix=f".{slug}.", suffix=".part", dir=out_dir)
+            handle, name = tempfile.mkstemp(prefix=part_prefix(slug), suffix=".part", dir=out_dir)
             temporary.append((Path(name), out_dir / f"{slug}.{suffix}"))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)

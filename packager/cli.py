@@ -6,8 +6,10 @@ errors); `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from packager.build import KNOWN_FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
 from packager.progress import Stage, reporting
+from packager.parts import part_prefix
 from packager.read.sources import Discovery, find_books, find_stories
 from packager.render.assets import PAGE_SIZES, theme_names
 from packager.report import book_to_json
@@ -49,11 +52,21 @@ out = Console(highlight=False, soft_wrap=True)
 
 def _error(message: object) -> None:
     """One line on stderr; the message is printed as it is (a file may be named `[draft].txt`)."""
-    err.print(f"[bold red]error:[/] {escape(str(message))}")
+    err.print(f"[bold red]error:[/] {_escape(str(message))}")
 
 
 def _warning(message: object) -> None:
-    err.print(f"[yellow]warning:[/] {escape(str(message))}")
+    err.print(f"[yellow]warning:[/] {_escape(str(message))}")
+
+
+def _json(value: object, indent: int | None = None) -> str:
+    """JSON as UTF-8 text; with every non-ASCII character escaped when a file name is not UTF-8."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=True, indent=indent)
+    return text
 
 
 def _fail(error: PackagerError, debug: bool) -> None:
@@ -152,6 +165,8 @@ def build(
             metadata={"title": title, "authors": author or None, "language": language},
         )
         check_options(options)
+        if report is not None:
+            _check_report_path(report)
         found = _discover(sources)
         # An output folder inside the folder being built holds books, not stories (`.notes.txt` files).
         books = [book for discovery in found for book in discovery.books
@@ -241,11 +256,19 @@ def _book_progress(label: str) -> Iterator[None]:
             yield
 
 
+def _check_report_path(path: Path) -> None:
+    """A report replaces a regular file only: never a device, a FIFO, a socket or a folder."""
+    if (path.exists() or path.is_symlink()) and not (path.is_file() and not path.is_symlink()):
+        raise PackagerError("--report: not a regular file; a report is written only to a regular file or a "
+                            "new one", path, usage=True)
+
+
 def _write_report(path: Path, result: BatchReport) -> None:
+    _check_report_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.part")
-        temporary.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        temporary = path.with_name(f"{part_prefix(path.name)}report.part")
+        temporary.write_text(_json(result.to_json(), indent=1) + "\n", encoding="utf-8")
         os.replace(temporary, path)
     except OSError as error:
         raise PackagerError(f"cannot write the report: {error.strerror or error}", path) from None
@@ -321,7 +344,7 @@ def inspect(
     for warning in story.warnings:
         _warning(warning)
     if as_json:
-        sys.stdout.write(json.dumps(book_to_json(story.book), ensure_ascii=False) + "\n")
+        sys.stdout.write(_json(book_to_json(story.book)) + "\n")
         return
     out.print(_tree(story.book), soft_wrap=False)
 
@@ -339,8 +362,15 @@ def _block_label(block: Block) -> str:
 
 
 def _escape(text: str) -> str:
-    """Story text and file names printed as they are, never read as Rich markup."""
-    return escape(text)
+    """Story text and file names printed as they are, never read as Rich markup, and with control
+    characters (a terminal's escape sequences) and bytes that are not UTF-8 shown as escapes, never
+    sent to the terminal."""
+    return escape(_PRINTABLE.sub(lambda found: found[0].encode("unicode_escape", "backslashreplace")
+                                 .decode("ascii"), text))
+
+
+# C0 and C1 controls, DEL, lone surrogates (bytes of a file name that are not UTF-8), bidi overrides
+_PRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def _line(markup: str) -> Text:
@@ -406,11 +436,38 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
+        _flush_stdout()
         return
     except KeyboardInterrupt:
         pass
     except SystemExit as stop:
         if stop.code != INTERRUPTED:  # Typer turns Ctrl-C into status 130, without a word
+            _flush_stdout()
             raise
+    except RecursionError:  # a safety net: every reader limits nesting itself
+        _error("the input is nested too deeply to read")
+        sys.exit(1)
+    except OSError as error:  # what is printed could not be written (a full disk, a closed pipe)
+        _stdout_failed(error)
     err.print("[bold red]error:[/] interrupted")
     sys.exit(INTERRUPTED)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        _stdout_failed(error)
+
+
+def _stdout_failed(error: OSError) -> None:
+    """One line when standard output cannot be written (`> /dev/full`, a closed pipe), and no second
+    complaint from Python's own flush at exit."""
+    if error.errno != errno.EPIPE:
+        _error(f"cannot write to standard output: {error.strerror or error}")
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(1)

@@ -11,11 +11,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
+
+from packager.parts import part_prefix
 
 MANIFEST_NAME = ".packager-manifest.json"
 LOCK_NAME = ".packager-manifest.lock"
@@ -54,22 +58,97 @@ class Entry(BookFacts):
     built: str = ""  # when its files were written, ISO 8601 UTC
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Entry":
+    def from_json(cls, data: Any) -> "Entry | None":
+        """The entry `data` describes, or None when it does not verify: a field of the wrong type, or a
+        file name that is not one this tool writes (a slug's own `.epub`, `.pdf`, `.notes.txt`, its
+        cover under `covers/`), since a rebuild removes the files an old entry names."""
+        if not isinstance(data, dict):
+            return None
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        for name, check in _CHECKS.items():
+            if name in values and not check(values[name]):
+                return None
+        if not all(name in values for name in ("key", "slug", "outputs")):
+            return None
+        slug = values["slug"]
+        if not all(_OUTPUT.fullmatch(name) and name.rsplit(".", 2)[0] == slug for name in values["outputs"]):
+            return None
+        cover = values.get("cover")
+        if cover is not None and not (_COVER.fullmatch(cover) and cover[len("covers/"):].rsplit(".", 1)[0] == slug):
+            return None
+        return cls(**values)
 
     def outputs_exist(self, out_dir: Path) -> bool:
         return bool(self.outputs) and all((out_dir / name).is_file() for name in self.outputs)
 
 
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+_OUTPUT = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\.(?:epub|pdf|notes\.txt)")
+_COVER = re.compile(r"covers/[a-z0-9][a-z0-9-]{0,119}\.(?:jpg|png)")
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # some 200,000 books; a bigger file is not one this tool wrote
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_CHECKS = {
+    "title": _text, "authors": _texts, "language": _text, "identifier": _text, "description": _optional_text,
+    "series": _optional_text, "series_index": lambda v: v is None or _number(v), "chapters": _count,
+    "words": _count, "notes_found": _count, "notes_removed": _count, "anthology": _count,
+    "key": _text, "slug": lambda v: isinstance(v, str) and _SLUG.fullmatch(v) is not None, "outputs": _texts,
+    "warnings": _texts, "seconds": _number, "cover": _optional_text, "built": _text,
+}
+
+
 def read_manifest(out_dir: Path) -> dict[str, Entry]:
-    """Every entry of the folder's manifest; {} when there is none or it cannot be read (a manifest
-    that cannot be read only costs a rebuild)."""
+    """Every entry of the folder's manifest that verifies; {} when there is none or it cannot be read
+    (a manifest that cannot be read only costs a rebuild). An entry of the wrong shape is left out, as
+    if the book had never been built."""
+    path = out_dir / MANIFEST_NAME
     try:
-        data = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-        return {source: Entry.from_json(entry) for source, entry in data.get("books", {}).items()}
-    except (OSError, ValueError, TypeError, AttributeError):
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    books = data.get("books") if isinstance(data, dict) else None
+    if not isinstance(books, dict):
+        return {}
+    entries = {}
+    for source, value in books.items():
+        entry = Entry.from_json(value)
+        if entry is not None:
+            entries[source] = entry
+    return entries
+
+
+def _ascii_only(payload: Any) -> bool:
+    """Whether JSON must escape every non-ASCII character: when some file name is not UTF-8 (Python
+    holds its bytes as lone surrogates, which only an escape can carry)."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 @contextmanager
@@ -111,10 +190,10 @@ def update_manifest(out_dir: Path, changes: dict[str, Entry | None]) -> dict[str
             else:
                 books[source] = entry
         payload = {"format": FORMAT, "books": {source: asdict(entry) for source, entry in sorted(books.items())}}
-        handle, name = tempfile.mkstemp(prefix=".packager-manifest.", suffix=".part", dir=out_dir)
+        handle, name = tempfile.mkstemp(prefix=part_prefix("packager-manifest"), suffix=".part", dir=out_dir)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, ensure_ascii=False, indent=1)
+                json.dump(payload, stream, ensure_ascii=_ascii_only(payload), indent=1)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(name, 0o644)

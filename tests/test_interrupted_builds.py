@@ -186,3 +186,73 @@ def test_the_same_story_built_twice_at_once_gives_one_whole_book_of_each_kind(tm
         assert (tmp_path / "out" / f"the-quiet-harbour.{kind}").read_bytes() == \
             (tmp_path / "alone" / f"the-quiet-harbour.{kind}").read_bytes()
     assert not [p for p in (tmp_path / "cache").rglob(".*")], "temporary files left in the chunk cache"
+
+
+# --- round two: signals that stop everything, workers that die with their build -----------------
+
+def long_batch(folder: Path) -> Path:
+    """A folder of three long books (Book One of War and Peace, retitled): a batch that takes a while."""
+    stories = folder / "stories"
+    stories.mkdir()
+    text = war_and_peace_book_one(folder).read_text(encoding="utf-8")
+    for number in (1, 2, 3):
+        (stories / f"book-{number}.txt").write_text(text.replace("Book One", f"Copy {number}", 1), encoding="utf-8")
+    return stories
+
+
+def start_rendering(args: list[str], cache: Path, seen: set[int]) -> subprocess.Popen:
+    """A build in its own process group, returned once its PDF workers are rendering."""
+    process = subprocess.Popen([sys.executable, "-m", "packager", "build", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment(cache), start_new_session=True)
+
+    def rendering() -> bool:
+        seen.update(descendants(process.pid))
+        return sum(loaded(pid, "libpango") for pid in seen) >= 2  # the fork server and a worker
+    assert wait_until(rendering, 120), "the PDF render never started in workers"
+    time.sleep(1.0)
+    seen.update(descendants(process.pid))
+    assert process.poll() is None, "the build ended before it could be stopped"
+    return process
+
+
+@pytest.mark.parametrize("shape", ["one book", "batch"])
+def test_no_worker_outlives_a_build_killed_with_sigkill(tmp_path, shape):
+    source = war_and_peace_book_one(tmp_path) if shape == "one book" else long_batch(tmp_path)
+    seen: set[int] = set()
+    process = start_rendering([str(source), "--to", "pdf", "--jobs", "2", "--out-dir", str(tmp_path / "out")],
+                              tmp_path / "cache", seen)
+    try:
+        process.kill()
+        process.communicate(timeout=30)
+        assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
+            f"processes left running after SIGKILL: {[pid for pid in seen if alive(pid)]}"
+    finally:
+        for pid in seen:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to the build", "Ctrl-C to the process group"])
+def test_a_batch_stops_at_once_with_one_line(tmp_path, how):
+    seen: set[int] = set()
+    out = tmp_path / "out"
+    process = start_rendering([str(long_batch(tmp_path)), "--to", "pdf", "--jobs", "2", "--out-dir", str(out)],
+                              tmp_path / "cache", seen)
+    try:
+        started = time.monotonic()
+        if how == "SIGTERM to the build":
+            process.terminate()
+        else:
+            os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        stopped = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == ["error: interrupted"]
+    assert stopped < 20, f"took {stopped:.1f}s to stop"  # it waited for the books in flight: 67 s
+    assert not [name for name in output_files(out) if name.endswith((".pdf", ".part"))]
+    assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
+        f"processes left running: {[pid for pid in seen if alive(pid)]}"

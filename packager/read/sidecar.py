@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from packager.errors import PackagerError
 
@@ -123,18 +126,50 @@ def _string_list(table: dict[str, Any], key: str, path: Path | None) -> list[str
     return value
 
 
+class UserPattern:
+    """A sidecar's regular expression, with a time limit: a pattern that backtracks without end
+    (`^(a+)+$`) stops the build with one line naming it instead of hanging it. Each search may take
+    at most PATTERN_SECONDS, and all of one pattern's searches over a book PATTERN_BUDGET together.
+    It has the face of a compiled `re` pattern that detection uses (`search`, `pattern`)."""
+
+    def __init__(self, compiled: Any, key: str, path: Path | None):
+        self.compiled = compiled
+        self.pattern = compiled.pattern
+        self.key = key
+        self.path = path
+        self.spent = 0.0
+
+    def search(self, text: str, *args: Any) -> Any:
+        remaining = PATTERN_BUDGET - self.spent
+        started = time.perf_counter()
+        try:
+            return self.compiled.search(text, *args, timeout=max(0.001, min(PATTERN_SECONDS, remaining)))
+        except TimeoutError:
+            raise PackagerError(f"{self.key}: pattern {self.pattern!r} takes too long to match "
+                                f"(it backtracks without end: simplify it)", self.path) from None
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def __reduce__(self):
+        return (UserPattern, (self.compiled, self.key, self.path))
+
+
+PATTERN_SECONDS = 1.0
+PATTERN_BUDGET = 20.0
+
+
 def detect_options(sidecar: Sidecar, known_rules: set[str]) -> dict[str, Any]:
     """The `[detect]` table as keyword arguments for DetectOptions, patterns compiled; a bad pattern
     is an error naming the sidecar, an unknown rule name a warning."""
     table = sidecar.detect
     path = sidecar.path
 
-    def patterns(key: str) -> tuple[re.Pattern[str], ...]:
+    def patterns(key: str) -> tuple[UserPattern, ...]:
         compiled = []
         for value in _string_list(table, key, path):
             try:
-                compiled.append(re.compile(value))
-            except (re.error, OverflowError, RecursionError) as error:
+                compiled.append(UserPattern(regex.compile(value), f"detect.{key}", path))
+            except (regex.error, re.error, OverflowError, RecursionError, ValueError) as error:
                 raise PackagerError(f"detect.{key}: bad pattern {value!r}: {error}", path) from None
         return tuple(compiled)
 

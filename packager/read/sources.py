@@ -147,7 +147,16 @@ def find_stories(path: Path) -> list[StorySource]:
     return stories
 
 
-def _find_in_folder(folder: Path, skipped: list[str]) -> list[StorySource]:
+MAX_DEPTH = 100  # folders nested deeper are refused in one line, before Python's own limit is reached
+
+
+def _too_deep(folder: Path, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise PackagerError(f"folders nested more than {MAX_DEPTH} deep", folder)
+
+
+def _find_in_folder(folder: Path, skipped: list[str], depth: int = 0) -> list[StorySource]:
+    _too_deep(folder, depth)
     if is_story_folder(folder):
         return [story_from_folder(folder)]
     stories: list[StorySource] = []
@@ -158,7 +167,7 @@ def _find_in_folder(folder: Path, skipped: list[str]) -> list[StorySource]:
             # followed, a link to a folder could lead anywhere, or back up into a loop
             skipped.append(f"{child}: skipped: a symbolic link to a folder")
         elif child.is_dir():
-            stories.extend(_find_in_folder(child, skipped))
+            stories.extend(_find_in_folder(child, skipped, depth + 1))
         elif child.suffix.lower() in STORY_SUFFIXES and leads_outside(child, folder):
             skipped.append(skipped_link(child))
         elif child.is_file() and child.suffix.lower() in STORY_SUFFIXES:
@@ -215,14 +224,18 @@ def find_books(path: Path) -> Discovery:
     return found
 
 
-def _walk(folder: Path, collection: Collection, found: Discovery) -> None:
+def _walk(folder: Path, collection: Collection, found: Discovery, depth: int = 0) -> None:
+    _too_deep(folder, depth)
     found.collections.append(collection)
     found.warnings.extend(collection.warnings)
     if collection.anthology:
         stories: list[StorySource] = []
         for child in _ordered_children(folder, collection, found.warnings):
             if child.is_dir():
-                stories.extend(_find_in_folder(child, found.warnings))
+                if (child / COLLECTION_FILE).is_file():
+                    found.warnings.append(f"{child / COLLECTION_FILE}: ignored: a folder inside the anthology "
+                                          f"{folder} gives stories to it, not a collection of its own")
+                stories.extend(_find_in_folder(child, found.warnings, depth + 1))
             else:
                 stories.append(story_from_file(child))
         if not stories:
@@ -234,7 +247,7 @@ def _walk(folder: Path, collection: Collection, found: Discovery) -> None:
             if is_story_folder(child):
                 found.books.append(BookSource((story_from_folder(child),), collection))
             else:
-                _walk(child, read_collection(child, collection), found)
+                _walk(child, read_collection(child, collection), found, depth + 1)
         else:
             found.books.append(BookSource((story_from_file(child),), collection))
 

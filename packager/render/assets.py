@@ -89,8 +89,16 @@ class PageGeometry:
         return environment().get_template("chunk.css.j2").render(middle=f"{self.middle:g}mm")
 
 
+# The smallest text block a page may leave (a narrow pocket book's), and the largest page a PDF can
+# describe (14,400 units of 1/72 in): a smaller page would turn a story into thousands of pages.
+MIN_TEXT_WIDTH_MM = 40.0
+MIN_TEXT_HEIGHT_MM = 60.0
+MAX_PAGE_MM = 14_400 / 72 * 25.4
+
+
 def page_geometry(option: str) -> PageGeometry:
-    """Margins that suit the page: a pocket book's for A5 and 6x9in, wider ones for A4 and Letter."""
+    """Margins that suit the page: a pocket book's for A5 and 6x9in, wider ones for A4 and Letter. A
+    custom size must leave a text block of at least 40 x 60 mm and stay within the PDF's 200 inches."""
     size = css_page_size(option)
     key = option.strip().lower()
     match = _CUSTOM_SIZE.match(key)
@@ -99,8 +107,21 @@ def page_geometry(option: str) -> PageGeometry:
     # Classical proportions: head < inner < outer < foot (the two inner margins face each other
     # across the spine and read as one), the text block set towards the spine and the head.
     if width >= 200:
-        return PageGeometry(size, top=20, bottom=30, inner=22, outer=30, width=width, height=height)
-    return PageGeometry(size, top=15, bottom=24, inner=17, outer=23, width=width, height=height)
+        geometry = PageGeometry(size, top=20, bottom=30, inner=22, outer=30, width=width, height=height)
+    else:
+        geometry = PageGeometry(size, top=15, bottom=24, inner=17, outer=23, width=width, height=height)
+    if match:
+        if width > MAX_PAGE_MM or height > MAX_PAGE_MM:
+            raise PackagerError(f"--page-size: '{option}' is larger than a PDF page can be "
+                                f"({MAX_PAGE_MM:.0f} mm, 200 in, a side)", usage=True)
+        text_width = width - geometry.inner - geometry.outer
+        text_height = height - geometry.top - geometry.bottom
+        if text_width < MIN_TEXT_WIDTH_MM or text_height < MIN_TEXT_HEIGHT_MM:
+            smallest = (f"{MIN_TEXT_WIDTH_MM + geometry.inner + geometry.outer:g}x"
+                        f"{MIN_TEXT_HEIGHT_MM + geometry.top + geometry.bottom:g}mm")
+            raise PackagerError(f"--page-size: '{option}' leaves too little room for the text "
+                                f"(the smallest page is {smallest})", usage=True)
+    return geometry
 
 
 @dataclass
@@ -204,7 +225,7 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         else:
             name = style
     folder = styles_dir() / name
-    if not (folder / "theme.css").is_file():
+    if name not in theme_names():  # a name, never a path: `../../elsewhere` is no theme
         raise PackagerError(f"--style: unknown theme '{name}' (themes: {', '.join(theme_names())})", usage=True)
     base = (styles_dir() / "base.css").read_text(encoding="utf-8")
     epub_css = base + "\n" + (folder / "theme.css").read_text(encoding="utf-8")
@@ -228,6 +249,9 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
             user_css = user_css_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise PackagerError(f"cannot read stylesheet: {error}", user_css_path) from None
+        depth = _nesting(user_css)
+        if depth > MAX_CSS_NESTING:
+            raise PackagerError(f"stylesheet nested {depth} levels deep (at most {MAX_CSS_NESTING})", user_css_path)
         if _REMOTE.search(user_css):
             theme.warnings.append(f"{user_css_path}: refers to a remote address; nothing is fetched")
         theme.user_css = user_css
@@ -235,6 +259,22 @@ def load_theme(style: str | None, page_size: str = "a5", scene_break: str | None
         theme.user_css_epub, theme.user_css_references = css_for_epub(user_css)
         theme.roots.append(user_css_path.resolve().parent)
     return theme
+
+
+MAX_CSS_NESTING = 64  # brackets within brackets; real stylesheets stay under 10
+
+
+def _nesting(css: str) -> int:
+    """How deep the stylesheet's brackets nest (`:not(:not(…))`, blocks in blocks): the CSS parsers
+    recurse once a level, so a deep one would end in RecursionError."""
+    depth = deepest = 0
+    for char in css:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 _URL_FUNCTIONS = {"url", "src", "image-set", "-webkit-image-set", "image"}
@@ -289,10 +329,13 @@ def _is_reference(node) -> bool:
     return False
 
 
-def _css_string(text: str) -> str:
-    """Text safe inside a CSS string: quotes, backslashes, line ends and other control characters
-    escaped."""
-    return "".join(f"\\{ord(c):x} " if c in '"\\<>' or ord(c) < 32 or ord(c) == 127 else c for c in text)
+def _css_string(text: str) -> Markup:
+    """Text safe inside a CSS string, in a stylesheet file or a <style> element alike: quotes,
+    backslashes, markup characters (`<`, `>`, `&`), line ends and other control characters escaped as
+    CSS escapes, so the template's HTML escaping has nothing left to do (`Tom & Jerry` must not
+    print `&amp;`)."""
+    return Markup("".join(f"\\{ord(c):x} " if c in '"\'\\<>&' or ord(c) < 32 or ord(c) == 127 else c
+                          for c in text))
 
 
 def _series_number(value: float | None) -> str:

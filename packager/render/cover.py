@@ -297,6 +297,9 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+MAX_COVER_BYTES = 256 * 1024 * 1024  # far more than any 89-megapixel JPEG or PNG takes
+
+
 def load_cover(path: Path) -> CoverImage:
     """Read the user's JPEG or PNG cover, upright and no larger than COVER_SIZE, without metadata.
 
@@ -308,6 +311,10 @@ def load_cover(path: Path) -> CoverImage:
     if not path.is_file():
         raise PackagerError("cover image not found", path=path)
     try:
+        size = path.stat().st_size
+        if size > MAX_COVER_BYTES:  # checked before a byte is read: a multi-GB file is never loaded
+            raise PackagerError(f"cover image too large ({size // 1024 // 1024} MB; at most "
+                                f"{MAX_COVER_BYTES // 1024 // 1024} MB)", path=path)
         data = path.read_bytes()
     except OSError as exc:
         raise PackagerError(f"cannot read cover image ({exc.strerror or exc})", path=path) from None
@@ -334,6 +341,8 @@ def load_cover(path: Path) -> CoverImage:
             # A grey or CMYK profile would be wrong once the pixels are RGB, so only RGB keeps one.
             icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA") else None
             image = ImageOps.exif_transpose(image)
+            if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: to 8 bits, not clipped white
+                image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
             if is_jpeg:
                 image = image.convert("RGB")
             else:

@@ -21,6 +21,7 @@ URIs: a stylesheet or story pointing at a remote address gets nothing fetched.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -38,6 +39,8 @@ from typing import Callable, Iterator
 from packager import __version__
 from packager.model import Book
 from packager.progress import Counter, report
+from packager.parts import part_prefix, sweep_parts
+from packager.processes import fork_server_started, worker_start
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import COVER_SIZE, CoverFaces, CoverImage, generate_cover
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
@@ -130,15 +133,22 @@ class _ChunkCache:
         self.folder = folder
 
     def get(self, key: str) -> _Rendered | None:
+        """The cached rendering, or None when there is none or it does not verify (a file cut short,
+        emptied, garbage, of the wrong shape, or claiming other pages than its PDF has): such an entry
+        is removed and rendered again."""
         if self.folder is None:
             return None
         pdf, meta = self.folder / f"{key}.pdf", self.folder / f"{key}.json"
-        try:
-            info = json.loads(meta.read_text())
-            return _Rendered(pdf.read_bytes(), info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
-                             info["refused"], info["blanks"])
-        except (OSError, ValueError, KeyError):
+        if not (meta.exists() or pdf.exists()):
             return None
+        rendered = _verified(meta, pdf)
+        if rendered is None:
+            for path in (meta, pdf):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+        return rendered
 
     def put(self, key: str, rendered: _Rendered) -> None:
         if self.folder is None:
@@ -147,11 +157,12 @@ class _ChunkCache:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError:
             return  # a cache that cannot be written only costs time
+        sweep_parts(self.folder)
         # The PDF goes in last: a chunk counts as cached only once both files are whole.
         for suffix, data in ((".json", json.dumps(
                 {"pages": rendered.pages, "anchors": rendered.anchors, "refused": rendered.refused,
                  "blanks": rendered.blanks}).encode()), (".pdf", rendered.data)):
-            temporary = self.folder / f".{key}{suffix}.{os.getpid()}"
+            temporary = self.folder / f"{part_prefix(key + suffix)}tmp.part"
             try:
                 temporary.write_bytes(data)
                 os.replace(temporary, self.folder / f"{key}{suffix}")
@@ -161,22 +172,99 @@ class _ChunkCache:
                 temporary.unlink(missing_ok=True)
 
 
+MAX_CACHED_META = 16 * 1024 * 1024  # a chunk's anchors take a few KB; more is not a file this tool wrote
+MAX_CACHED_PDF = 1024 * 1024 * 1024
+
+
+def _verified(meta: Path, pdf: Path) -> _Rendered | None:
+    """A cache entry read back and checked: the JSON's shape and types, and a PDF that opens with
+    exactly the pages the JSON claims (so a bogus count never drives the merge)."""
+    import pikepdf
+
+    try:
+        if not (meta.is_file() and pdf.is_file()) or meta.stat().st_size > MAX_CACHED_META \
+                or pdf.stat().st_size > MAX_CACHED_PDF:
+            return None
+        info = json.loads(meta.read_bytes())
+        data = pdf.read_bytes()
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    pages, anchors, refused, blanks = (info.get(k) for k in ("pages", "anchors", "refused", "blanks"))
+    if not (_count(pages) and isinstance(anchors, dict) and isinstance(refused, list) and isinstance(blanks, list)):
+        return None
+    if not (all(isinstance(url, str) for url in refused) and all(_count(b) and b < pages for b in blanks)):
+        return None
+    places: dict[str, tuple[int, float]] = {}
+    for name, place in anchors.items():
+        if not (isinstance(place, list) and len(place) == 2 and _count(place[0]) and place[0] < pages
+                and isinstance(place[1], (int, float)) and not isinstance(place[1], bool)
+                and -1e6 < place[1] < 1e6):
+            return None
+        places[name] = (place[0], place[1])
+    try:
+        with pikepdf.open(io.BytesIO(data)) as document:
+            if len(document.pages) != pages:
+                return None
+    except (pikepdf.PdfError, ValueError, OSError, RecursionError):
+        return None
+    return _Rendered(data, pages, places, refused, blanks)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("PACKAGER_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "packager")
     return Path(base) / "pdf-chunks"
 
 
+LINE_CHARACTERS = 60  # what a paragraph weighs at least: one line, however short its text
+
+
+def _weight(block) -> int:
+    return len(block.text) + LINE_CHARACTERS
+
+
+def _pieces(entry: Entry) -> list[Entry]:
+    """A chapter far longer than a chunk (counting each paragraph as at least a line: 500,000 one-word
+    lines are some 14,000 pages) cut at paragraph boundaries into pieces of about a chunk: the first
+    keeps the chapter's opening, the others (`continued`) carry only paragraphs and its running head,
+    each starting a chunk of its own. WeasyPrint's memory and time grow faster than the document, so
+    no chunk may be unbounded."""
+    chapter = entry.chapter
+    if chapter is None or entry.kind != "chapter" or sum(_weight(b) for b in chapter.blocks) <= 2 * CHUNK_CHARACTERS:
+        return [entry]
+    groups: list[list] = [[]]
+    size = 0
+    for block in chapter.blocks:
+        if size >= CHUNK_CHARACTERS and groups[-1]:
+            groups.append([])
+            size = 0
+        groups[-1].append(block)
+        size += _weight(block)
+    first = Entry(entry.kind, entry.anchor, entry.title, dataclasses.replace(chapter, blocks=groups[0]), entry.index,
+                  entry.children)
+    return [first] + [Entry("continued", f"{entry.anchor}-continued-{number}", entry.title,
+                            dataclasses.replace(chapter, blocks=group), entry.index)
+                      for number, group in enumerate(groups[1:], 2)]
+
+
 def _chunks(sequence: list[Entry]) -> list[list[Entry]]:
     """The body cut at chapter boundaries into chunks of about CHUNK_CHARACTERS; a part's title page
-    (or an anthology story's) goes with the chapter after it. Boundaries depend only on the text, so
+    (or an anthology story's) goes with the chapter after it, and a chapter far longer than a chunk is
+    cut into pieces (see _pieces), each beginning a chunk. Boundaries depend only on the text, so
     they stay put when a chapter is appended, and the same whatever `jobs` is, so the number of
     processes never changes a byte of the book. Endnotes are left out: they are rendered last."""
-    body = [e for e in sequence if e.kind not in ("endnotes",)]
+    body = [piece for e in sequence if e.kind not in ("endnotes",) for piece in _pieces(e)]
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in body:
-        if size >= CHUNK_CHARACTERS and chunks[-1] and chunks[-1][-1].kind not in ("part", "story"):
+        if chunks[-1] and (entry.kind == "continued" or size >= CHUNK_CHARACTERS
+                           and chunks[-1][-1].kind not in ("part", "story")):
             chunks.append([])
             size = 0
         chunks[-1].append(entry)
@@ -210,8 +298,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
                    story_blocks=[story_front_blocks(h) for h in book.stories],
                    edition=modified.strftime("%Y-%m-%d"), version=__version__)
     result = PdfResult(b"", warnings=_font_warnings(book))
+    body_chunks = _chunks(sequence)
+    jobs = min(jobs, len(body_chunks) + 1)  # no more workers than there is work: the chunks and the front
     with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
-        body_chunks = _chunks(sequence)
         chunk_done = Counter("PDF", len(body_chunks))
         cover_uri = f"data:{cover.media_type};base64,{base64.b64encode(cover.data).decode('ascii')}" \
             if cover else None
@@ -361,10 +450,10 @@ class _Renderer:
         in memory: each holds just the chunk it lays out."""
         if self.pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["weasyprint", "packager.render.pdf"])
-            with _interrupts_held():
+            context.set_forkserver_preload(["packager.processes", "weasyprint", "packager.render.pdf"])
+            with fork_server_started():
                 self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                                initializer=_ignore_interrupts)
+                                                initializer=worker_start)
                 for _ in range(self.jobs):
                     self.pool.submit(_ready)
         return self.pool
@@ -384,11 +473,6 @@ def _interrupts_held() -> Iterator[None]:
         yield
     finally:
         block(signal.SIG_SETMASK, previous)
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which stops them: one message, not one per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -441,7 +525,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     whole_css = (styles_dir() / "print-whole.css").read_text(encoding="utf-8")
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
-    with _Renderer(jobs, _ChunkCache(cache_dir), result) as renderer:
+    with _Renderer(min(jobs, 2), _ChunkCache(cache_dir), result) as renderer:  # one document: one worker at work
         rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant),
                                    Counter("PDF", 1)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
@@ -509,7 +593,7 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     for index in range(rendered.pages):
         current = [e for first, e in openings if first <= index]
         entry = current[-1] if current else None
-        opening = any(first == index for first, _ in openings)
+        opening = any(first == index and e.kind != "continued" for first, e in openings)
         plain = opening or entry is None or entry.kind in ("part", "story") or index in rendered.blanks
         pages.append(_BLANK if plain else {"kind": "text", "head": entry.title, "folio": str(start + index + 1 - first)})
     return pages, lead
