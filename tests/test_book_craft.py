@@ -20,6 +20,8 @@ from pypdf import PdfReader
 from conftest import ROOT, run_packager, shared
 from test_pdf import outline, page_label, page_texts
 
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
+
 CAROL = ("corpus", "gutenberg", "a-christmas-carol.txt")
 LIGHTHOUSE = ROOT / "stories" / "the-lighthouse-keeper.txt"
 

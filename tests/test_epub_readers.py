@@ -16,6 +16,8 @@ from test_epub import NS, epubcheck_messages, opf
 
 from packager.detect.frontmatter import language_code
 
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
+
 OPS_TYPE = "{http://www.idpf.org/2007/ops}type"
 
 

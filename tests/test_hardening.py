@@ -18,6 +18,8 @@ import pytest
 
 from test_bad_input import GOOD_STORY, assert_one_line_error, png_bytes, stderr_lines
 
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
+
 MANIFEST = ".packager-manifest.json"
 
 

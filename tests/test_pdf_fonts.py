@@ -13,6 +13,8 @@ import pytest
 
 from conftest import ROOT, shared
 
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
+
 CAROL = shared("corpus", "gutenberg", "a-christmas-carol.txt")
 
 

@@ -17,6 +17,8 @@ from PIL import Image
 
 from conftest import ROOT, run_packager, shared
 
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
+
 CAROL = shared("corpus", "gutenberg", "a-christmas-carol.txt")
 LIGHTHOUSE = ROOT / "stories" / "the-lighthouse-keeper.txt"
 PT = 72.0  # points per inch

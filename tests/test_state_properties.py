@@ -26,6 +26,9 @@ from packager.errors import PackagerError
 from packager.manifest import MANIFEST_NAME, Entry, read_manifest
 from packager.render.assets import MAX_PAGE_MM, MIN_TEXT_HEIGHT_MM, MIN_TEXT_WIDTH_MM, load_theme, page_geometry
 from packager.render.pdf import _Rendered, _verified
+import pytest
+
+pytestmark = pytest.mark.slow  # builds books (PDF or EPUB) in every test
 
 FAST = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                   HealthCheck.function_scoped_fixture])
