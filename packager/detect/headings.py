@@ -180,6 +180,8 @@ def match_heading(line: str, options: DetectOptions = DetectOptions()) -> Headin
     """The first rule that reads `line` as a heading: the sidecar's patterns, then the built-in rules
     not turned off. Long lines and sentences are never headings."""
     text = line.strip()
+    if len(text) > 2 * MAX_HEADING_LENGTH:
+        return None  # before any rewriting: a paragraph can be megabytes long
     if not text.startswith("#"):
         text = unwrap(text)
     if not text or len(text) > MAX_HEADING_LENGTH:
