@@ -304,7 +304,7 @@ def test_a_page_size_too_small_for_text_or_too_large_for_a_pdf_is_a_usage_error(
 
 def test_the_smallest_page_size_allowed_builds(tmp_path):
     story = story_file(tmp_path, "story.txt", "Story")
-    result = packager(tmp_path, "build", story, "--to", "pdf", "--page-size", "70x96mm", "--out-dir", tmp_path / "out",
+    result = packager(tmp_path, "build", story, "--to", "pdf", "--page-size", "80x99mm", "--out-dir", tmp_path / "out",
                       "--jobs", "1")
     assert result.returncode == 0, result.stderr
 
