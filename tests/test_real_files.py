@@ -157,7 +157,7 @@ def test_fanficfares_index_line_a_note_and_the_authors_heading_are_one_chapter()
 def test_a_note_of_several_paragraphs_is_one_note():
     data = inspect_json(FANFICFARE / "the-tidewater-letters.txt")
     last = data["chapters"][2]["blocks"][-1]
-    assert last["kind"] == "note" and last["lines"] == [87, 93]  # fence, A/N and its second paragraph
+    assert last["kind"] == "note" and last["lines"] == [87, 91]  # fence, A/N and its second paragraph
 
 
 def test_a_fanficfare_markdown_export_reads_as_its_two_chapters():

@@ -745,14 +745,16 @@ def _fences_to_notes(blocks: list[Block]) -> None:
     k = first - 1  # the break just before the first paragraph, with only notes above it
     if k >= 1 and kinds[k] == "scene_break" and kinds[k - 1] == "note" \
             and all(kind in ("note", "heading", "scene_break") for kind in kinds[:k]):
-        note = blocks[k - 1]
-        note.lines = (note.lines[0], max(note.lines[1], blocks[k].lines[1]))
+        _join_note(blocks[k - 1], Block("paragraph", blocks[k].lines, blocks[k].text, blocks[k].file))
         drop.add(k)
     k = last + 1  # the break just after the last paragraph, with only notes below it
     if k + 1 < len(blocks) and kinds[k] == "scene_break" and kinds[k + 1] == "note" \
             and all(kind in ("note", "scene_break") for kind in kinds[k + 1:]):
         note = blocks[k + 1]
-        note.lines = (min(note.lines[0], blocks[k].lines[0]), note.lines[1])
+        fence = Block("paragraph", blocks[k].lines, blocks[k].text, blocks[k].file)
+        note.parts = [fence, *(note.parts or [Block("paragraph", note.lines, note.text, note.file)])]
+        note.lines = (min(note.lines[0], fence.lines[0]), note.lines[1])
+        note.text = f"{fence.text}\n\n{note.text}"
         drop.add(k)
     blocks[:] = [b for k, b in enumerate(blocks) if k not in drop]
 
