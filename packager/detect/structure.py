@@ -733,6 +733,17 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
     return blocks
 
 
+def _fence_note(note: Block, fence: Block, after: bool) -> None:
+    """The fence joins the note: its lines and its text (so `inspect`, strip and the notes file keep
+    every character of the source), but not the note's printed paragraphs: the aside is its frame."""
+    if note.parts is None:
+        note.parts = [Block("paragraph", note.lines, note.text, note.file)]
+    if after:
+        note.lines, note.text = (note.lines[0], max(note.lines[1], fence.lines[1])), f"{note.text}\n\n{fence.text}"
+    else:
+        note.lines, note.text = (min(note.lines[0], fence.lines[0]), note.lines[1]), f"{fence.text}\n\n{note.text}"
+
+
 def _fences_to_notes(blocks: list[Block]) -> None:
     """Rule `note_fence`: a break that fences a note off at a chapter's edge (`A/N: …` then `* * *`
     then the story; the story, `* * *`, then the closing note) belongs to the note, not the story."""
@@ -745,16 +756,12 @@ def _fences_to_notes(blocks: list[Block]) -> None:
     k = first - 1  # the break just before the first paragraph, with only notes above it
     if k >= 1 and kinds[k] == "scene_break" and kinds[k - 1] == "note" \
             and all(kind in ("note", "heading", "scene_break") for kind in kinds[:k]):
-        _join_note(blocks[k - 1], Block("paragraph", blocks[k].lines, blocks[k].text, blocks[k].file))
+        _fence_note(blocks[k - 1], blocks[k], after=True)
         drop.add(k)
     k = last + 1  # the break just after the last paragraph, with only notes below it
     if k + 1 < len(blocks) and kinds[k] == "scene_break" and kinds[k + 1] == "note" \
             and all(kind in ("note", "scene_break") for kind in kinds[k + 1:]):
-        note = blocks[k + 1]
-        fence = Block("paragraph", blocks[k].lines, blocks[k].text, blocks[k].file)
-        note.parts = [fence, *(note.parts or [Block("paragraph", note.lines, note.text, note.file)])]
-        note.lines = (min(note.lines[0], fence.lines[0]), note.lines[1])
-        note.text = f"{fence.text}\n\n{note.text}"
+        _fence_note(blocks[k + 1], blocks[k], after=False)
         drop.add(k)
     blocks[:] = [b for k, b in enumerate(blocks) if k not in drop]
 
