@@ -877,26 +877,21 @@ def _edge_notes(body: list[int], units: list[Unit], usual_gap: int,
     return found
 
 
-def _notelike(units: list[Unit], i: int, disabled: DetectOptions) -> bool:
+def _notelike(units: list[Unit], i: int, disabled: DetectOptions, weak_needed: int = 1) -> bool:
+    """Marked, a legend, or the writer's words: one strong cue or `weak_needed` weak ones."""
     text = units[i].text
     if frontmatter.story_closer(text) or frontmatter.dateline(text) or notes.never_note(text, disabled):
         return False
     if notes.match_note(text, disabled) or notes.formatting_legend(text):
         return True
     strong, weak, _ = notes.note_cues(text)
-    return strong + weak > 0
+    return strong >= 1 or weak >= weak_needed
 
 
 def _continues_note(units: list[Unit], i: int, disabled: DetectOptions) -> bool:
-    """A paragraph after a note that reads as more of it: marked, a legend, or the writer's words (one
-    strong cue or two weak ones: a single `story` in a paragraph of story is not enough)."""
-    text = units[i].text
-    if frontmatter.story_closer(text) or frontmatter.dateline(text) or notes.never_note(text, disabled):
-        return False
-    if notes.match_note(text, disabled) or notes.formatting_legend(text):
-        return True
-    strong, weak, _ = notes.note_cues(text)
-    return strong >= 1 or weak >= 2
+    """A paragraph after a note that reads as more of it: two weak cues needed, since a single `story`
+    in a paragraph of story is not enough."""
+    return _notelike(units, i, disabled, weak_needed=2)
 
 
 def _notelike_prefix(units: list[Unit], ordered: list[int], disabled: DetectOptions) -> list[int]:
