@@ -102,6 +102,27 @@ def test_the_story_title_and_by_line_repeated_above_every_chapter_are_its_headin
     assert second["blocks"][0]["kind"] == "heading" and second["blocks"][0]["lines"][0] == 457
 
 
+def test_the_last_line_of_an_end_note_stays_with_the_note_not_the_next_heading(tmp_path):
+    # AO3 text: an end note's lines sit together, then a gap, then the next chapter's bare title. The
+    # line that closes every end note ("Not beta'd.") is repeated above headings, yet set tight to the
+    # note above it: it is the note's, not a page header of the next chapter.
+    story = ("Chapter 1\n\nShe walked to the harbour and waited for the boats.\n\n"
+             "A/N: thanks for reading!\nNot beta'd.\n\n\nChapter 2\n\n"
+             "The boats came in at dusk, low in the water.\n\n"
+             "A/N: more soon.\nNot beta'd.\n\n\nChapter 3\n\nThe end of the season.\n")
+    data = inspect_json(write(tmp_path, story))
+    assert [c["lines"][0] for c in data["chapters"]] == [1, 9, 17]
+    assert [n["lines"] for n in notes(data)] == [[5, 6], [13, 14]]
+
+
+@pytest.mark.slow
+def test_ao3_end_notes_keep_their_closing_line():
+    data = inspect_json(shared("realworld", "ao3gpt2-afterwards.txt"))
+    blur = next(c for c in data["chapters"] if c["title"] == "The Blur")
+    assert blur["lines"][0] == 115  # the title, not "Not beta'd or Brit picked." at 112
+    assert any(n["lines"][0] <= 112 <= n["lines"][1] for n in notes(data))
+
+
 @pytest.mark.slow
 def test_a_bold_endnote_runs_to_the_chapters_end_as_one_note():
     data = inspect_json(shared("realworld", "beira-aci100-cop.md"))

@@ -573,7 +573,9 @@ def _heading_groups(units: list[Unit], headings: list[_Heading], candidates: dic
                     start: int) -> None:
     """Rule `heading_group`: short lines standing right above several headings, the same each time
     (the story's title and `By Author` repeated before every chapter, as pasted chapter pages are),
-    belong to the heading, not to the chapter before."""
+    belong to the heading, not to the chapter before. A line set closer to the text above it than to
+    the line below (the last line of a chapter's end notes, then a gap, then the next title) stays
+    with the text above."""
     above: dict[int, list[int]] = {}
     seen: Counter[str] = Counter()
     for heading in headings:
@@ -581,7 +583,8 @@ def _heading_groups(units: list[Unit], headings: list[_Heading], candidates: dic
         j = heading.start - 1
         while j >= start and len(run) < MAX_GROUP_LINES and units[j].single_line \
                 and len(units[j].text.strip()) <= MAX_HEADING and j not in candidates \
-                and not notes.match_note(units[j].text) and not breaks.symbol_line(units[j].raw[0]):
+                and not notes.match_note(units[j].text) and not breaks.symbol_line(units[j].raw[0]) \
+                and (j == start or units[j].gap_before >= units[j + 1].gap_before):
             run.append(j)
             j -= 1
         above[heading.index] = run
