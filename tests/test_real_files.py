@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, inspect_json, run_packager, shared
+from packager.read.sources import find_stories
+from packager.story import load_story
 
 FANFICFARE = ROOT / "tests" / "data" / "fanficfare"
 
@@ -248,3 +250,86 @@ def test_a_title_taken_from_the_file_name_is_warned_about(tmp_path):
     result = run_packager("build", write(tmp_path, "She waited.\n\nHe came back.\n", "a25887fde3ef402d.txt"),
                           "--to", "epub", "--out-dir", tmp_path / "out")
     assert "no title found in the text; using the file name" in result.stderr
+
+
+# --- what stands before the first heading and after the story's last line -----------------------
+
+def test_story_text_fenced_off_before_the_first_heading_is_an_untitled_opening_chapter(tmp_path):
+    story = ("# The Harbour\n\nSummary:\n\nA keeper waits for a ship.\n\n---\n\n"
+             "The morning after the storm, the beach was full of wood.\n\n"
+             "She walked it end to end and counted the planks.\n\n"
+             "## Day One\n\nThe ship came at noon.\n\n## Day Two\n\nIt left at dusk.\n")
+    data = inspect_json(write(tmp_path, story, "story.md"))
+    assert chapters(data) == [(None, None), (None, "Day One"), (None, "Day Two")]
+    assert data["chapters"][0]["lines"][0] == 9
+    assert data["title"] == "The Harbour"
+
+
+def test_a_long_untitled_prologue_before_chapter_one_is_a_chapter_not_front_matter(tmp_path):
+    prologue = "\n\n".join(f"The lamp burned through night {n}, and the sea kept its own counsel." for n in range(6))
+    story = f"The Lamp\n\nby Ada Marsh\n\n{prologue}\n\nChapter 1\n\nMorning came.\n\nChapter 2\n\nNight fell.\n"
+    data = inspect_json(write(tmp_path, story))
+    assert [c["number"] for c in data["chapters"]] == [None, 1, 2]
+    assert data["chapters"][0]["lines"][0] == 5
+
+
+def test_a_short_summary_before_chapter_one_stays_front_matter(tmp_path):
+    story = ("The Lamp\n\nby Ada Marsh\n\nA keeper, a storm, a ship.\n\nChapter 1\n\nMorning came.\n\n"
+             "Chapter 2\n\nNight fell.\n")
+    data = inspect_json(write(tmp_path, story))
+    assert [c["number"] for c in data["chapters"]] == [1, 2]
+
+
+def test_a_labelled_summary_fenced_off_at_the_top_of_a_story_without_headings_is_its_description(tmp_path):
+    story = ("Summary：\n\nA keeper waits for a ship.\n\n---\n\nThe morning after the storm, the beach was full.\n\n"
+             "She counted the planks.\n\nThe ship came at noon.\n")
+    path = write(tmp_path, story)
+    data = inspect_json(path)
+    assert data["chapters"][0]["lines"][0] == 7
+    assert data["title"] != "Summary："
+    assert load_story(find_stories(path)[0]).book.metadata.description == "A keeper waits for a ship."
+
+
+def test_the_notes_a_story_without_headings_opens_with_are_front_matter(tmp_path):
+    story = ("Author's note: thanks to my beta reader.\n\n* * *\n\nThe morning after the storm, the beach was full.\n\n"
+             "She counted the planks.\n\nThe ship came at noon.\n")
+    data = inspect_json(write(tmp_path, story))
+    assert [b["kind"] for b in data["front_matter"]][:1] == ["note"]
+    assert data["chapters"][0]["lines"][0] == 5
+
+
+def test_what_follows_the_end_is_the_authors_afterword(tmp_path):
+    story = ("Chapter 1\n\nThe ship came at noon.\n\nShe waved from the lamp room.\n\nIt left at dusk.\n\n"
+             "The End.\n\nI wrote this on a train, over three summers.\n\nThe lighthouse is a real one.\n")
+    data = inspect_json(write(tmp_path, story))
+    last = data["chapters"][-1]["blocks"][-1]
+    assert last["kind"] == "note" and last["lines"] == [11, 13] and last["rule"] == "after_the_end"
+
+
+def test_dialogue_after_to_be_continued_stays_story(tmp_path):
+    story = ("Chapter 1\n\nThe ship came at noon.\n\nShe waved from the lamp room.\n\nIt left at dusk.\n\n"
+             "To be continued...\n\n\u201cWait,\u201d she said. \u201cCome back.\u201d\n")
+    data = inspect_json(write(tmp_path, story))
+    assert data["chapters"][-1]["blocks"][-1]["kind"] == "paragraph"
+
+
+def test_unlabelled_asides_after_tbc_and_after_the_end_are_notes():
+    data = inspect_json(shared("realworld", "fgo-zh-time-travel-wip.md"))
+    lines = {n for b in notes(data) for n in range(b["lines"][0], b["lines"][1] + 1)}
+    assert {1116, 1120, 1432, 2590, 2764} <= lines  # `> …` asides after `TBC`, `（番外一完）`, `The End.`
+    assert 1114 not in lines  # `TBC` itself is the story's
+
+
+def test_a_summary_fenced_off_above_an_untitled_story_is_front_matter():
+    data = inspect_json(shared("realworld", "fgo-zh-zenme-shi-indra.md"))
+    assert data["chapters"][0]["lines"][0] == 9
+    assert data["title"] != "Summary："
+
+
+def test_to_be_continued_in_names_the_sequel_and_heads_no_chapter(tmp_path):
+    story = ("Chapter 1\n\nThe ship came at noon.\n\nShe waved from the lamp room.\n\nIt left at dusk.\n\n"
+             "Chapter 2\n\nThe storm broke.\n\nThe lamp held.\n\nMorning came.\n\n"
+             "**TO BE CONTINUED IN**\n\n**BOOK 2:**\n\n**THE KEEPER'S DAUGHTER**\n")
+    data = inspect_json(write(tmp_path, story))
+    assert [c["number"] for c in data["chapters"]] == [1, 2]
+    assert notes(data)[-1]["lines"] == [19, 21]  # the sequel's name, after the pointer

@@ -137,7 +137,7 @@ _TIME = (
     r"|(?:the\s+)?(?:very\s+)?(?:next|following|same)\s+(?:day|morning|afternoon|evening|night|week)"
     r"|(?:some|a\s+little|a\s+short|a\s+long|a\s+while|much|not\s+long)\s+(?:time\s+|while\s+)?later|later(?:\s+that\s+\w+)?"
     r"|(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:\s+(?:morning|afternoon|evening|night))?"
-    r"|(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?"
+    r"|(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+(?:\d{1,3}(?:,\d{3})+|\d{1,5})(?:\s*(?:AD|BC|BCE|CE|A\.D\.|B\.C\.))?)?"
     r"|\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)"
 )
 _PLACE = r"[A-Z0-9][\w'\u2019-]*(?:,?\s+(?:of\s+|the\s+)?[A-Z0-9][\w'\u2019-]*){0,5}"
@@ -146,7 +146,9 @@ _DATELINE = re.compile(
     re.IGNORECASE,
 )
 _CLOSER = re.compile(r"^(?:the\s+end|to\s+be\s+continued|tbc|fin|finis|end\s+of\s+(?:chapter|part|book|story|volume|season|arc)"
-                     r"(?:\s+\w+)?|end)\s*[\s.!\u2026?]*$", re.IGNORECASE)
+                     r"(?:\s+\w+)?|end|конец|продолжение\s+следует|slut|fortsättning\s+följer|ende"
+                     r"|(?:全文)?完(?:结|結)?|待续|未完待续|[（(][^（）()\s]{0,8}完(?:结|結)?[）)]|[（(]?(?:未完)?待续[）)]?)"
+                     r"\s*[\s.!\u2026?。～~]*$", re.IGNORECASE)
 
 
 def dateline(text: str) -> bool:
@@ -157,9 +159,18 @@ def dateline(text: str) -> bool:
     return len(text) <= 80 and bool(_DATELINE.match(text))
 
 
+_SEQUEL_POINTER = re.compile(r"^(?:to\s+be\s+)?continued\s+in\s*[:.\u2026]*$", re.IGNORECASE)
+
+
+def sequel_pointer(text: str) -> bool:
+    """`To be continued in:` on its own line: what follows names the sequel (`Season 2: …`), it does
+    not head a chapter."""
+    return bool(_SEQUEL_POINTER.match(text.strip().strip("*_[]()~").strip()))
+
+
 def story_closer(text: str) -> bool:
     """`The End`, `To be continued . . .`, `Fin`: the story's own last line, never a note."""
-    return bool(_CLOSER.match(text.strip().strip("*_[]()~").strip()))
+    return bool(_CLOSER.match(text.strip().strip("*_[]()~").strip())) or sequel_pointer(text)
 
 
 def title_line(text: str) -> bool:
@@ -168,7 +179,7 @@ def title_line(text: str) -> bool:
     text = text.strip().strip("*_").strip()
     if not text or len(text) > 80 or len(text.split()) > 12 or dateline(text):
         return False
-    if text[0] in "\"'\u201c\u2018(" or text.endswith((".", ",", ";", "!", '"', "\u201d", ":")):
+    if text[0] in "\"'\u201c\u2018(" or text.endswith((".", ",", ";", "!", '"', "\u201d", ":", "\uff1a")):
         return False
     words = re.findall(r"[^\W\d_][\w'\u2019]*", text)
     if not words:
@@ -176,6 +187,15 @@ def title_line(text: str) -> bool:
     long_words = [w for w in words if len(w) > 3] or words
     capitalised = sum(1 for w in long_words if w[0].isupper())
     return capitalised / len(long_words) >= 0.6
+
+
+_SUMMARY_LABEL = re.compile(r"^[*_#\s]*(?:summary|synopsis|blurb|description|简介|簡介|文案|内容简介|описание|аннотация"
+                            r"|sammanfattning|résumé|resumen|zusammenfassung)[*_\s]*[:：]?[*_\s]*$", re.IGNORECASE)
+
+
+def summary_label(text: str) -> bool:
+    """`Summary:`, `**Synopsis**`, `简介：`, `Описание:` on a line of its own: the blurb follows."""
+    return bool(_SUMMARY_LABEL.match(text.strip()))
 
 
 _AO3_SIGN = re.compile(r"^\s*Posted originally on the Archive of Our Own", re.IGNORECASE)

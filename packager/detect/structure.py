@@ -212,15 +212,21 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     if not gutenberg and "note_continues" not in disabled:
         front_notes.update(_note_runs([i for i in front if i not in contents], units, usual_gap, disabled,
                                       front_notes)[0])
-    for i in front:
+    opening = [] if gutenberg or "opening_text" in disabled else _opening_text(front, units, contents, front_notes)
+    for i in front[:len(front) - len(opening)]:
         reading.front.append(_front_block(units[i], i in contents, bool(gutenberg), name, disabled,
                                           front_notes.get(i)))
+    if opening:
+        reading.chapters.append(_chapter(None, opening, units, usual_gap, name, disabled, None, layout))
 
     story_headings = [h for h in headings if h.role in ("chapter", "part", "front")]
     if not story_headings:
         body = list(range(start_index, len(units)))
         if body:
-            reading.chapters.append(_chapter(None, body, units, usual_gap, name, disabled, None, layout))
+            chapter = _chapter(None, body, units, usual_gap, name, disabled, None, layout)
+            if "opening_text" not in disabled:
+                _leading_notes_to_front(chapter, reading)
+            reading.chapters.append(chapter)
         return reading
     part: str | None = None
     for k, heading in enumerate(story_headings):
@@ -239,6 +245,51 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
             continue
         reading.chapters.append(_chapter(heading, body, units, usual_gap, name, disabled, part, layout))
     return reading
+
+
+MIN_OPENING_AFTER_FENCE = 2
+MIN_OPENING = 5
+
+
+def _opening_text(front: list[int], units: list[Unit], contents: set[int],
+                  front_notes: dict[int, notes.NoteMatch]) -> list[int]:
+    """Rule `opening_text`: story text before the first heading (a prologue the author left untitled)
+    is an untitled opening chapter, not front matter: the paragraphs that end the front, when a fence
+    (`---`, `* * *`) sets them off from the title and summary above, or when there are too many of them
+    to be a summary. A run under a label (`Summary:`) is the summary. Returns those units."""
+    run: list[int] = []
+    for i in reversed(front):
+        unit = units[i]
+        note = front_notes.get(i) or notes.match_note(unit.text)
+        if i in contents or breaks.symbol_line(unit.raw[0]) or (note and note.confidence >= notes.CONFIDENT) \
+                or frontmatter.downloader_field(unit.text) or frontmatter.by_line(unit.text):
+            break
+        run.append(i)
+    run.reverse()
+    if not run:
+        return []
+    fenced = run[0] > 0 and breaks.symbol_line(units[run[0] - 1].raw[0])
+    labelled = any(units[i].text.strip().rstrip("*_").endswith((":", "\uff1a")) and len(units[i].text) <= 40
+                   for i in run[:1])
+    if labelled:
+        run = run[1:]
+    if (fenced and len(run) >= MIN_OPENING_AFTER_FENCE) or (not labelled and len(run) >= MIN_OPENING):
+        return run
+    return []
+
+
+def _leading_notes_to_front(chapter: Chapter, reading: _FileReading) -> None:
+    """A story with no headings: the notes it opens with (and the fence under them) are the work's notes,
+    in the front matter, and the one chapter starts where the story does (rule `opening_text`)."""
+    k = 0
+    while k < len(chapter.blocks) and chapter.blocks[k].kind in ("note", "scene_break") \
+            and any(b.kind == "note" for b in chapter.blocks[:k + 1]):
+        k += 1
+    if k == 0 or not any(b.kind == "paragraph" for b in chapter.blocks[k:]):
+        return
+    reading.front.extend(chapter.blocks[:k])
+    chapter.blocks = chapter.blocks[k:]
+    chapter.lines = (chapter.blocks[0].lines[0], chapter.lines[1])
 
 
 _CONTENTS_LABEL = re.compile(r"^[#*_\s]*(?:table of contents|contents|index|chapters|目录|目錄|содержание|innehåll)"
@@ -494,13 +545,35 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
         reading.front.append(Block("metadata", (units[i].first, units[i].last), units[i].text, name,
                                    "downloader_header"))
         i += 1
-    return i
+    return _fenced_summary(units, i, heading_of, reading, name)
+
+
+MAX_SUMMARY_UNITS = 8
+
+
+def _fenced_summary(units: list[Unit], i: int, heading_of: dict[int, HeadingMatch], reading: _FileReading,
+                    name: str | None) -> int:
+    """Rule `summary_label`: `Summary:` on a line of its own at the top, the blurb, then a fence (`---`,
+    `* * *`) before the story: the label and blurb are the book's description, the fence closes them.
+    Returns the first unit after the fence."""
+    if i >= len(units) or not units[i].single_line or not frontmatter.summary_label(units[i].text):
+        return i
+    fence = next((k for k in range(i + 1, min(len(units), i + MAX_SUMMARY_UNITS + 1))
+                  if breaks.symbol_line(units[k].raw[0]) or k in heading_of), None)
+    if fence is None or fence in heading_of or fence == i + 1:
+        return i
+    reading.meta.setdefault("summary", " ".join(units[k].text.strip() for k in range(i + 1, fence)))
+    for k in range(i, fence + 1):
+        reading.front.append(Block("metadata", (units[k].first, units[k].last), units[k].text, name,
+                                   "summary_label", reason="a summary under its label, fenced off from the story"))
+    return fence + 1
 
 
 def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], start: int,
                       disabled: DetectOptions) -> list[_Heading]:
     """Decide which heading candidates are chapters, parts, front-matter sections or contents entries."""
-    candidates = {i: h for i, h in heading_of.items() if i >= start}
+    candidates = {i: h for i, h in heading_of.items() if i >= start
+                  and not (i > 0 and frontmatter.sequel_pointer(units[i - 1].text))}
     worded = any(h.rule != "bare_numeral" for h in candidates.values())
     if worded:
         candidates = _numerals_that_continue(candidates)
@@ -730,10 +803,45 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
             block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
         blocks.append(block)
     _drop_edge_breaks(blocks)
+    if "after_the_end" not in disabled:
+        _after_the_end(blocks)
     if "note_fence" not in disabled:
         _fences_to_notes(blocks)
     _last_unit_of.clear()
     return blocks
+
+
+_DIALOGUE = ('"', "\u201c", "\u300c", "\u300e", "\u00ab", "\u201e", "'", "\u2018", "-", "\u2014")
+
+
+def _after_the_end(blocks: list[Block]) -> None:
+    """Rule `after_the_end`: what follows the story's own last line (`The End`, `TBC`, `（完）`, `Конец`) to
+    the end of the chapter is the author speaking (an afterword, a plot outline, thanks), not story: a
+    note. Only a short tail, with no dialogue in it, and only after story."""
+    closer = next((k for k in range(len(blocks) - 1, -1, -1) if blocks[k].kind == "paragraph"
+                   and frontmatter.story_closer(blocks[k].text)), None)
+    if closer is None:
+        return
+    before = sum(1 for b in blocks[:closer] if b.kind == "paragraph")
+    tail = [b for b in blocks[closer + 1:] if b.kind == "paragraph"]
+    if not tail or before == 0 or len(tail) > min(MAX_TAIL_NOTE_PARAGRAPHS, max(3, before // 3)) \
+            or any(b.text.lstrip().startswith(_DIALOGUE) for b in tail):
+        return
+    kept = blocks[:closer + 1]
+    for block in blocks[closer + 1:]:
+        previous = kept[-1]
+        if block.kind == "paragraph":
+            note = Block("note", block.lines, block.text, block.file, "after_the_end", 0.9,
+                         "after the story's last line", "author_note")
+            if previous.kind == "note" and previous.rule == "after_the_end":
+                _join_note(previous, note)
+                continue
+            if previous.kind == "scene_break" and len(kept) > closer + 1:
+                kept.pop()
+                _fence_note(note, previous, after=False)
+            block = note
+        kept.append(block)
+    blocks[:] = kept
 
 
 def _fence_note(note: Block, fence: Block, after: bool) -> None:
