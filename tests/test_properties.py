@@ -387,6 +387,7 @@ def test_decoding_and_detecting_random_bytes_raises_only_packager_errors(data, m
        st.booleans())
 @example(["Chapter 1", "The sea was cold.", "The next morning", "She walked."], False)
 @example(["1. The Beginning", "", "Chapter 1: The Beginning", "", "The sea was cold."], False)
+@example(["* * *", "The next morning", "1.", "Preface"], False)  # text before a front heading
 def test_arbitrary_text_gives_a_packager_error_or_a_sound_book(parts, markdown):
     lines = split_lines("\n".join(parts))
     try:

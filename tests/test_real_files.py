@@ -333,3 +333,23 @@ def test_to_be_continued_in_names_the_sequel_and_heads_no_chapter(tmp_path):
     data = inspect_json(write(tmp_path, story))
     assert [c["number"] for c in data["chapters"]] == [1, 2]
     assert notes(data)[-1]["lines"] == [19, 21]  # the sequel's name, after the pointer
+
+
+# --- a web serial's chapter page -------------------------------------------------------------------
+
+def test_a_blog_posts_title_over_its_byline_heads_the_chapter_and_names_the_author(tmp_path):
+    story = ("\nThe Depthless Doctor\n\nPosted on July 9, 2018  by  pirateaba \nOn land, it is said the sea "
+             "keeps no secrets.\n\nThe doctor disagreed.\n\n\n\nPrevious Chapter Next Chapter\n")
+    data = inspect_json(write(tmp_path, story))
+    assert chapters(data) == [(None, "The Depthless Doctor")]
+    assert data["chapters"][0]["blocks"][0]["lines"] == [2, 4]  # the title and its byline: one heading
+    assert data["author"] == "pirateaba"
+    assert not notes(data)  # the page's chapter links are navigation, not a note
+
+
+def test_a_sentence_about_posting_is_no_byline():
+    from packager.detect.frontmatter import navigation_line, posted_line
+    assert posted_line("Posted on the wall by the door was a sign.") is None
+    assert posted_line("Posted by Ann on 2019-01-01") == ("2019-01-01", "Ann")
+    assert navigation_line("« Prev | Index | Next »")
+    assert not navigation_line("The next chapter of her life began.")

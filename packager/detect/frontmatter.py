@@ -248,6 +248,34 @@ def yaml_front_matter(lines: list[str]) -> tuple[int, dict[str, str]] | None:
     return end, found
 
 
+_POSTED = re.compile(r"^posted\s+on\s+(?P<date>.{4,40}?)\s+by\s+(?P<author>\S.{0,60}?)\s*$"
+                     r"|^posted\s+by\s+(?P<author2>\S.{0,60}?)\s+on\s+(?P<date2>.{4,40}?)\s*$", re.IGNORECASE)
+
+
+def posted_line(text: str) -> tuple[str, str] | None:
+    """Rule `posted_line`: a blog post's byline (`Posted on July 9, 2018 by pirateaba`), as a web
+    serial's chapter page carries under its title: (date, author)."""
+    match = _POSTED.match(text.strip())
+    if not match:
+        return None
+    date, author = (match["date"] or match["date2"]).strip(), (match["author"] or match["author2"]).strip()
+    if not re.search(r"\d", date) or len(author.split()) > 4 or author.endswith((".", "!", "?", ",")):
+        return None
+    return date, author
+
+
+_NAV_WORDS = re.compile(r"(?:previous|prev|next|chapter|table\s+of\s+contents|contents|index|home|back|"
+                        r"[«»‹›←→<>|/\-\u2013\u2014]+|\s+)+", re.IGNORECASE)
+
+
+def navigation_line(line: str) -> bool:
+    """Rule `navigation_line`: a web page's chapter links saved with the text (`Previous Chapter Next
+    Chapter`, `« Prev | Index | Next »`): navigation, not story or note."""
+    text = line.strip()
+    return bool(text) and len(text) <= 80 and bool(re.search(r"\b(?:previous|prev|next)\b", text, re.IGNORECASE)) \
+        and bool(_NAV_WORDS.fullmatch(text))
+
+
 def downloader_end(line: str) -> bool:
     """Rule `downloader_end`: FanFicFare's `End file.` closing its text export."""
     return line.strip().rstrip(".").lower() == "end file"

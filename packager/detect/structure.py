@@ -36,6 +36,7 @@ class _Heading:
     index_unit: int | None = None  # the same heading given just before, as an index line (`1. Title`)
 
     group: tuple[int, ...] = ()  # lines repeated above the heading (story title, `By Author`)
+    byline: int | None = None  # a blog post's `Posted on … by …` under the heading
 
     @property
     def start(self) -> int:
@@ -149,6 +150,10 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
         reading.back.append(Block("metadata", (offset + last + 1, offset + last + 1), body_lines[last].strip(),
                                   name, "downloader_end", reason="a downloader's end-of-file line"))
         body_lines = body_lines[:last]
+    elif last is not None and frontmatter.navigation_line(body_lines[last]) and "navigation_line" not in options:
+        reading.back.append(Block("metadata", (offset + last + 1, offset + last + 1), body_lines[last].strip(),
+                                  name, "navigation_line", reason="a web page's chapter links"))
+        body_lines = body_lines[:last]
     yaml = frontmatter.yaml_front_matter(lines) if first_file and not gutenberg \
         and "yaml_front_matter" not in options else None
     if yaml:
@@ -212,7 +217,9 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     if not gutenberg and "note_continues" not in disabled:
         front_notes.update(_note_runs([i for i in front if i not in contents], units, usual_gap, disabled,
                                       front_notes)[0])
-    opening = [] if gutenberg or "opening_text" in disabled else _opening_text(front, units, contents, front_notes)
+    opens_front = next((h.role == "front" for h in headings if h.role in ("chapter", "part", "front")), False)
+    opening = [] if gutenberg or opens_front or "opening_text" in disabled \
+        else _opening_text(front, units, contents, front_notes)
     for i in front[:len(front) - len(opening)]:
         reading.front.append(_front_block(units[i], i in contents, bool(gutenberg), name, disabled,
                                           front_notes.get(i)))
@@ -231,7 +238,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     part: str | None = None
     for k, heading in enumerate(story_headings):
         stop = story_headings[k + 1].start if k + 1 < len(story_headings) else len(units)
-        own = {*heading.group, heading.index_unit, heading.index, heading.title_unit}
+        own = {*heading.group, heading.index_unit, heading.index, heading.title_unit, heading.byline}
         body = [i for i in range(heading.start, stop) if i not in own]
         if heading.role == "part":
             part = units[heading.index].text.strip().strip("#").strip()
@@ -500,6 +507,12 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
     the first unit that is not opening metadata."""
     i = 0
     first = units[0]
+    if len(units) > 1 and first.single_line and units[1].single_line and 0 not in heading_of \
+            and (posted := frontmatter.posted_line(units[1].text)) and len(first.text.strip()) <= MAX_HEADING:
+        # a blog post's title over its byline: the post is a chapter (a web serial's chapter page)
+        heading_of[0] = HeadingMatch("chapter", None, None, unwrap(first.text.strip()), "posted_line", "posted")
+        reading.meta.setdefault("author", posted[1])
+        return 0
     has_headings = any(h.rule != "bare_numeral" for h in heading_of.values())
     lead = _leading_notes(units)  # a note may stand above the title (`Author's note:` on line 1)
     top = heading_of.get(lead)
@@ -607,6 +620,11 @@ def _resolve_headings(units: list[Unit], heading_of: dict[int, HeadingMatch], st
     headings = [h for h in headings if h.index not in absorbed]
     if "heading_group" not in disabled:
         _heading_groups(units, headings, candidates, start)
+    if "posted_line" not in disabled:
+        for heading in headings:
+            after = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
+            if after < len(units) and units[after].single_line and frontmatter.posted_line(units[after].text):
+                heading.byline = after
     for k, heading in enumerate(headings):
         stop = headings[k + 1].start if k + 1 < len(headings) else len(units)
         first_body = (heading.title_unit if heading.title_unit is not None else heading.index) + 1
@@ -714,12 +732,14 @@ def _numerals_that_continue(candidates: dict[int, HeadingMatch]) -> dict[int, He
 
 def _heading_block(heading: _Heading, units: list[Unit], name: str | None) -> Block:
     first = units[heading.start]
-    last = units[heading.title_unit] if heading.title_unit is not None else units[heading.index]
+    last_index = heading.byline if heading.byline is not None else \
+        heading.title_unit if heading.title_unit is not None else heading.index
+    last = units[last_index]
     text = "\n".join(units[i].text for i in (*sorted(heading.group), heading.index_unit, heading.index,
-                                              heading.title_unit) if i is not None)
+                                              heading.title_unit, heading.byline) if i is not None)
     rule = heading.match.rule + ("+title_on_next_line" if heading.title_unit is not None else "") \
         + ("+duplicate_heading" if heading.index_unit is not None else "") \
-        + ("+heading_group" if heading.group else "")
+        + ("+heading_group" if heading.group else "") + ("+posted_line" if heading.byline is not None else "")
     return Block("heading", (first.first, last.last), text, name, rule)
 
 
