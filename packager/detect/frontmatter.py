@@ -162,14 +162,21 @@ def dateline(text: str) -> bool:
 _SEQUEL_POINTER = re.compile(r"^(?:to\s+be\s+)?continued\s+in\s*[:.\u2026]*$", re.IGNORECASE)
 
 
+MAX_CLOSER = 80  # a closing line is short; longer text is never tried against the patterns
+
+
 def sequel_pointer(text: str) -> bool:
     """`To be continued in:` on its own line: what follows names the sequel (`Season 2: …`), it does
     not head a chapter."""
+    if len(text) > MAX_CLOSER:
+        return False
     return bool(_SEQUEL_POINTER.match(text.strip().strip("*_[]()~").strip()))
 
 
 def story_closer(text: str) -> bool:
     """`The End`, `To be continued . . .`, `Fin`: the story's own last line, never a note."""
+    if len(text) > MAX_CLOSER:
+        return False
     return bool(_CLOSER.match(text.strip().strip("*_[]()~").strip())) or sequel_pointer(text)
 
 

@@ -838,8 +838,8 @@ def _after_the_end(blocks: list[Block]) -> None:
     """Rule `after_the_end`: what follows the story's own last line (`The End`, `TBC`, `（完）`, `Конец`) to
     the end of the chapter is the author speaking (an afterword, a plot outline, thanks), not story: a
     note. Only a short tail, with no dialogue in it, and only after story."""
-    closer = next((k for k in range(len(blocks) - 1, -1, -1) if blocks[k].kind == "paragraph"
-                   and frontmatter.story_closer(blocks[k].text)), None)
+    closer = next((k for k in range(len(blocks) - 1, max(-1, len(blocks) - 2 * MAX_TAIL_NOTE_PARAGRAPHS - 2), -1)
+                   if blocks[k].kind == "paragraph" and frontmatter.story_closer(blocks[k].text)), None)
     if closer is None:
         return
     before = sum(1 for b in blocks[:closer] if b.kind == "paragraph")
