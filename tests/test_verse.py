@@ -215,8 +215,8 @@ def test_emphasis_is_set_line_by_line():
     block = Block("paragraph", (1, 2), "", lines_kept=True,
                   spans=parse_emphasis("Grey the *morning,\n  grey* the sea,\n            Mara"))
     assert str(lines_markup(block)) == (
-        '<span class="line">Grey the <em>morning,</em></span><br/>\n'
-        '<span class="line line-in"><em>grey</em> the sea,</span><br/>\n'
+        '<span class="line">Grey the <em>morning,</em></span><br/>'
+        '<span class="line line-in"><em>grey</em> the sea,</span><br/>'
         '<span class="line line-right">Mara</span>')
 
 

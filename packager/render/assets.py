@@ -381,7 +381,7 @@ def lines_markup(block) -> Markup:
             line[0] = Span(line[0].text.lstrip(" "), line[0].italic, line[0].bold)
         kind = " line-right" if indent >= LINE_SET_RIGHT else " line-in" if indent >= LINE_SET_IN else ""
         out.append(Markup('<span class="line%s">%s</span>') % (kind, inline_markup(_Spans(line))))
-    return Markup("<br/>\n").join(out)
+    return Markup("<br/>").join(out)
 
 
 LEAD_IN_CHARACTERS = 18  # about the first three words: what a book sets in small caps after the sink
