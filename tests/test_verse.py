@@ -220,6 +220,13 @@ def test_emphasis_is_set_line_by_line():
         '<span class="line line-right">Mara</span>')
 
 
+def test_a_letters_body_is_set_as_prose_above_its_signature_set_right():
+    lines, units = gutenberg_units("adventures-of-sherlock-holmes.txt")
+    unit = unit_starting(lines, units, "DEAR MR. HOLMES:--I am very anxious to consult you")
+    markup = str(lines_markup(Block("paragraph", (unit.first, unit.last), unit.kept_text, lines_kept=True)))
+    assert re.findall(r'<span class="([^"]+)">', markup) == ["line line-prose", "line line-right"]
+
+
 def test_the_epub_prints_the_stanza_as_lines_with_line_breaks(tmp_path):
     run_packager("build", story(tmp_path), "--to", "epub", "--out-dir", tmp_path / "out")
     with zipfile.ZipFile(tmp_path / "out" / "the-harbour-song.epub") as book:

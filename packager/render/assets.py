@@ -359,12 +359,13 @@ def inline_markup(block) -> Markup:
 
 LINE_SET_IN = 2      # leading spaces of a kept line (see Block.lines_kept) that set it in
 LINE_SET_RIGHT = 10  # ... and that set it to the right, as a letter's signature stands
+LINE_OF_PROSE = 80   # a kept line longer than a typewriter's is wrapped prose joined (a letter's body)
 
 
 def lines_markup(block) -> Markup:
     """A paragraph that keeps its lines (`Block.lines_kept`): each line in `<span class="line">`
-    (`line-in` when the source set it in, `line-right` when it stood far to the right), the lines
-    parted by `<br/>`, which themes hide once a line is its own block (so a line that wraps can hang)
+    (`line-in` when the source set it in, `line-right` when it stood far to the right, `line-prose`
+    when it is a run of prose, such as a letter's body above its signature), the lines parted by `<br/>`, which themes hide once a line is its own block (so a line that wraps can hang)
     and which a reader without styles still breaks at."""
     spans = block.spans if block.spans is not None else [Span(block.text)]
     lines: list[list[Span]] = [[]]
@@ -379,7 +380,8 @@ def lines_markup(block) -> Markup:
         indent = len(text) - len(text.lstrip(" "))
         if line:
             line[0] = Span(line[0].text.lstrip(" "), line[0].italic, line[0].bold)
-        kind = " line-right" if indent >= LINE_SET_RIGHT else " line-in" if indent >= LINE_SET_IN else ""
+        kind = " line-right" if indent >= LINE_SET_RIGHT else " line-in" if indent >= LINE_SET_IN \
+            else " line-prose" if len(text) > LINE_OF_PROSE else ""
         out.append(Markup('<span class="line%s">%s</span>') % (kind, inline_markup(_Spans(line))))
     return Markup("<br/>").join(out)
 
