@@ -104,6 +104,16 @@ def test_a_list_item_whose_full_lines_hang_from_a_full_line_is_joined():
     assert unit_at(build_units(lines), lines.index(item[0]) + 1).kept_text is None
 
 
+def test_a_signature_set_far_right_under_a_full_line_keeps_its_line():
+    letter = textwrap.wrap("\u201cDEAR MARA,--I am very anxious to see you again, and to ask you whether you "
+                           "have thought of what I said on the quay, for I have thought of nothing else since "
+                           "the boat came in. Yours faithfully,", 70)
+    assert len(letter[-1]) > 63, "the letter's last line is full"
+    lines = wrapped(PROSE[0], PROSE[1], letter + [" " * 46 + "\u201cADA LANE.\u201d"], PROSE[3])
+    unit = unit_at(build_units(lines), lines.index(letter[0]) + 1)
+    assert unit.kept_text == " ".join(letter) + "\n" + " " * 46 + "\u201cADA LANE.\u201d"
+
+
 def test_turned_off_the_rule_joins_the_lines():
     lines = wrapped(PROSE[0], PROSE[1], PROSE[2], STANZA, PROSE[3])
     stanza = unit_at(build_units(lines, keep_lines=False), lines.index(STANZA[0]) + 1)

@@ -179,7 +179,9 @@ def _verse_lines(raw: list[str], measure: _Measure) -> str | None:
         keep.update(range(last))
     for k in range(last):
         if set_in[k + 1] and indents[k + 1] != indents[k]:
-            if set_in[k] or not (fits[k] >= ROOM_FIT * width and (k + 1 == last or fits[k + 1] >= ROOM_FIT * width)):
+            hanging = not set_in[k] and indents[k + 1] < margin + SET_RIGHT and fits[k] >= ROOM_FIT * width \
+                and (k + 1 == last or fits[k + 1] >= ROOM_FIT * width)
+            if not hanging:
                 keep.add(k)  # a line starting at a new left edge, unless full lines hang from a full one
         elif set_in[k] and not set_in[k + 1] and (k > 0 or fits[k] < ROOM_FIT * width
                                                   or indents[k] >= margin + SET_RIGHT):
