@@ -402,7 +402,7 @@ def _tree(book: Book) -> Tree:
         paragraphs = sum(1 for b in chapter.blocks if b.kind == "paragraph")
         node.add(_line(f"{paragraphs} paragraphs"))
         for block in chapter.blocks:
-            if block.kind in ("note", "scene_break"):
+            if block.kind in ("note", "scene_break") or block.lines_kept:
                 node.add(_line(_block_label(block)))
     return tree
 

@@ -32,6 +32,12 @@ class Block:
     `lines` are the 1-based inclusive source lines it came from; `file` names the source file when the
     story is a folder of chapter files. `rule` names the detection rule that decided the block's kind,
     `confidence` how sure that rule was, and `reason` says why, for `packager inspect`.
+
+    A paragraph with `lines_kept` (verse, a letter's closing, an address: rule `verse_lines`, or a
+    Markdown hard break) prints its lines as lines: its text keeps a `\n` at each kept line break, and
+    each line's indentation in the source as leading spaces, counted from its least indented line
+    (renderers set 2 or more in, 10 or more to the right, as a signature stands). Elsewhere the source's
+    line breaks are gone from the text.
     """
 
     kind: BlockKind
@@ -43,6 +49,7 @@ class Block:
     reason: str | None = None
     note_kind: str | None = None
     quote: bool = False
+    lines_kept: bool = False
     spans: list[Span] | None = None
     # A note of several paragraphs is one block (one aside, one endnote): its paragraphs, in order.
     parts: list[Block] | None = None

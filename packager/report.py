@@ -13,6 +13,8 @@ def block_to_json(block: Block) -> dict[str, Any]:
         data["file"] = block.file
     if block.note_kind:
         data["note_kind"] = block.note_kind
+    if block.lines_kept:
+        data["lines_kept"] = True  # a paragraph printed line by line (verse, a signature)
     if block.rule:
         data["rule"] = block.rule
     if block.confidence is not None:

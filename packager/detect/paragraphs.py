@@ -26,6 +26,8 @@ class Unit:
     text: str
     gap_before: int
     raw: list[str]
+    # The text with the line breaks rule `verse_lines` (or a Markdown hard break) keeps, else None
+    kept_text: str | None = None
 
     @property
     def single_line(self) -> bool:
@@ -81,14 +83,18 @@ def _groups(lines: list[str], nbsp_spacing: bool = False) -> list[list[int]]:
 
 
 def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = None,
-                markdown: bool = False) -> list[Unit]:
+                markdown: bool = False, keep_lines: bool = True) -> list[Unit]:
     """Split lines into units. In hard-wrapped text (and in Markdown) a run of lines is one paragraph;
-    otherwise every line is its own paragraph. `line_offset` is added to line numbers."""
+    otherwise every line is its own paragraph. `line_offset` is added to line numbers. With
+    `keep_lines` (rule `verse_lines` on), a unit whose breaks are the author's (verse, a signature, a
+    Markdown hard break) carries them in `kept_text`."""
     if wrapped is None:
         wrapped = markdown or is_hard_wrapped(lines)
+    groups = _groups(lines, nbsp_lines_are_spacing(lines))
+    measure = _Measure.of(lines, groups) if wrapped and keep_lines and not markdown else None
     units: list[Unit] = []
     previous_end = -1
-    for group in _groups(lines, nbsp_lines_are_spacing(lines)):
+    for group in groups:
         gap = group[0] - previous_end - 1
         previous_end = group[-1]
         if wrapped:
@@ -98,9 +104,126 @@ def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = N
         for n, chunk in enumerate(chunks):
             raw = [lines[i] for i in chunk]
             text = " ".join(part.strip() for part in raw if part.strip()) or raw[0]
+            kept = None
+            if len(chunk) > 1 and keep_lines:
+                kept = _hard_breaks(raw) if markdown else _verse_lines(raw, measure) if measure else None
             units.append(Unit(chunk[0] + 1 + line_offset, chunk[-1] + 1 + line_offset, text,
-                              gap if n == 0 else 0, raw))
+                              gap if n == 0 else 0, raw, kept))
     return units
+
+
+# Rule `verse_lines`: in hard-wrapped text, the line breaks a writer made on purpose are kept.
+SET_IN = 2        # spaces past the text's left edge that set a line in (one stray space after a quote does not)
+SET_RIGHT = 10    # a line set in this far stands apart: a signature, an address, a date set to the right
+SHORT_FIT = 0.7   # a short line: it and the next line's first word fill less than this share of the measure
+ROOM_FIT = 0.9    # an indented line broke with room to spare: the next word would have fitted
+MAX_INDENTED_OPENINGS = 2  # paragraphs opened by an indent inside a run: indentation is the text's layout
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """How a hard-wrapped text is set: its wrap width, the left edge its paragraphs' lines keep, and
+    whether a line set in past that edge means something (not when the text opens its paragraphs so)."""
+
+    width: int
+    margin: int
+    indents_mean: bool
+
+    @staticmethod
+    def of(lines: list[str], groups: list[list[int]]) -> _Measure | None:
+        multi = [g for g in groups if len(g) > 1]
+        if not multi:
+            return None
+        lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
+        width = lengths[int(0.9 * (len(lengths) - 1))]
+        margin = statistics.mode(_indent(lines[i]) for g in multi for i in g[1:])
+        # A full line set in with the next at the edge, inside a run of lines: a paragraph's opening,
+        # where a text marks its paragraphs by indenting them and leaves out the blank lines.
+        openings = sum(1 for g in multi for a, b in zip(g[1:], g[2:])
+                       if _indent(lines[a]) >= margin + SET_IN and _indent(lines[b]) <= margin
+                       and _fit(lines[a], lines[b]) >= ROOM_FIT * width)
+        return _Measure(width, margin, openings < MAX_INDENTED_OPENINGS)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _fit(line: str, following: str) -> int:
+    """How far a line would reach with the next line's first word on it."""
+    return len(line.rstrip()) + 1 + len(following.split()[0])
+
+
+_OPENING_QUOTE = ('"', "\u201c", "'", "\u2018")
+
+
+def _verse_lines(raw: list[str], measure: _Measure) -> str | None:
+    """Rule `verse_lines`: the line breaks of a run of hard-wrapped lines that a wrap never makes.
+    A line set in past the text's left edge (verse, a signature, an address) keeps its breaks: a
+    wrapped paragraph's lines all start at one edge, so a line that starts elsewhere (unless full lines
+    hang from a full one at the edge, as a list item's do), a set-in line
+    followed by one at the edge (`Their faithful Friend and Servant,` / `C. D.` set right / `December,
+    1843.`), and a set-in run whose lines broke with room to spare are the writer's. Footnotes and
+    quoted letters set in as wrapped prose (their lines full) are joined. A run whose lines are all
+    well short of the measure (not just its last line) is verse too, unless it is lines of dialogue,
+    each opening a quotation and ending a sentence. Returns the text with the kept breaks as `\n`
+    and each line's indentation, or None when every break is a wrap."""
+    width, margin = measure.width, measure.margin
+    indents = [_indent(line) for line in raw]
+    set_in = [indent >= margin + SET_IN for indent in indents] if measure.indents_mean else [False] * len(raw)
+    last = len(raw) - 1
+    fits = [_fit(raw[k], raw[k + 1]) for k in range(last)]
+    keep: set[int] = set()  # k: the break after line k is kept
+    if all(fit < SHORT_FIT * width for fit in fits) and len(raw[last].rstrip()) < SHORT_FIT * width \
+            and not _dialogue_lines(raw):
+        keep.update(range(last))
+    for k in range(last):
+        if set_in[k + 1] and indents[k + 1] != indents[k]:
+            hanging = not set_in[k] and indents[k + 1] < margin + SET_RIGHT and fits[k] >= ROOM_FIT * width \
+                and (k + 1 == last or fits[k + 1] >= ROOM_FIT * width)
+            if not hanging:
+                keep.add(k)  # a line starting at a new left edge, unless full lines hang from a full one
+        elif set_in[k] and not set_in[k + 1] and (k > 0 or fits[k] < ROOM_FIT * width
+                                                  or indents[k] >= margin + SET_RIGHT):
+            keep.add(k)  # a set-in line, then one at the edge; a paragraph's own first-line indent is full
+    start = 0
+    while start < last:  # runs of lines set in alike: verse when most of their breaks left room
+        end = start
+        while end < last and set_in[end] and set_in[end + 1] and indents[end + 1] == indents[start]:
+            end += 1
+        if end > start and 2 * sum(1 for k in range(start, end) if fits[k] < ROOM_FIT * width) >= end - start:
+            keep.update(range(start, end))
+        start = end + 1
+    if not keep:
+        return None
+    least = min(indents)
+    text = raw[0][least:].rstrip()
+    for k in range(last):
+        text += ("\n" + raw[k + 1][least:].rstrip()) if k in keep else " " + raw[k + 1].strip()
+    return text
+
+
+def _dialogue_lines(raw: list[str]) -> bool:
+    """Lines that each open a quotation and end a sentence: speeches one to a line, not verse."""
+    quoted = sum(1 for line in raw if line.lstrip().startswith(_OPENING_QUOTE))
+    return quoted >= 2 and all(line.rstrip().endswith(_SENTENCE_END) for line in raw)
+
+
+_MD_HARD_BREAK = re.compile(r"(?: {2,}|\\)$")
+
+
+def _hard_breaks(raw: list[str]) -> str | None:
+    """A Markdown hard break: a line ending in two spaces or a backslash ends a line of the paragraph."""
+    if not any(_MD_HARD_BREAK.search(line) for line in raw[:-1]):
+        return None
+    text = ""
+    for k, line in enumerate(raw):
+        hard = k < len(raw) - 1 and _MD_HARD_BREAK.search(line)
+        part = line.strip()
+        if hard and part.endswith("\\"):
+            part = part[:-1].rstrip()
+        text += part + ("\n" if hard else " " if k < len(raw) - 1 else "")
+    return text
 
 
 _MD_BLOCK_START = re.compile(r"^\s*(#{1,6}(?!#)\S|#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\*\s*\*\s*\*|-{3,}\s*$|_{3,}\s*$)")

@@ -163,7 +163,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
                                    reason="a YAML front-matter block"))
         body_lines = lines[end + 1:]
         offset = end + 1
-    units = build_units(body_lines, offset, markdown=source.markdown)
+    units = build_units(body_lines, offset, markdown=source.markdown, keep_lines="verse_lines" not in options)
     if not units:
         return reading
     disabled = options
@@ -757,10 +757,18 @@ def _front_block(unit: Unit, is_contents: bool, gutenberg: bool, name: str | Non
     if gutenberg:
         return Block("metadata", (unit.first, unit.last), unit.text, name, "gutenberg_title_page",
                      reason="title-page text of a Project Gutenberg edition")
-    block = Block("paragraph", (unit.first, unit.last), unit.text, name, quote=_is_quote(unit))
+    block = _paragraph(unit, name, unit.text)
     if note:
         block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
     return block
+
+
+def _paragraph(unit: Unit, name: str | None, text: str) -> Block:
+    """A paragraph of the story; one whose line breaks are the writer's keeps them (rule `verse_lines`)."""
+    if unit.kept_text is not None and not _is_quote(unit):
+        return Block("paragraph", (unit.first, unit.last), unit.kept_text, name, "verse_lines", lines_kept=True,
+                     reason="lines set in or short of the measure: verse, a signature, an address")
+    return Block("paragraph", (unit.first, unit.last), text, name, quote=_is_quote(unit))
 
 
 def _is_quote(unit: Unit) -> bool:
@@ -818,7 +826,7 @@ def _body_blocks(body: list[int], units: list[Unit], usual_gap: int, name: str |
             blocks.append(Block("paragraph", (unit.first, unit.last), unwrap(unit.text.strip().lstrip("#")), name,
                                 "markdown_outline", reason="a sub-section heading inside the chapter"))
             continue
-        block = Block("paragraph", (unit.first, unit.last), _paragraph_text(unit), name, quote=_is_quote(unit))
+        block = _paragraph(unit, name, _paragraph_text(unit))
         if note:  # unsure: kept as story, and `inspect` says why it might be a note
             block.rule, block.confidence, block.reason = "possible_note", note.confidence, note.reason
         blocks.append(block)

@@ -357,6 +357,35 @@ def inline_markup(block) -> Markup:
     return Markup("").join(parts)
 
 
+LINE_SET_IN = 2      # leading spaces of a kept line (see Block.lines_kept) that set it in
+LINE_SET_RIGHT = 10  # ... and that set it to the right, as a letter's signature stands
+LINE_OF_PROSE = 80   # a kept line longer than a typewriter's is wrapped prose joined (a letter's body)
+
+
+def lines_markup(block) -> Markup:
+    """A paragraph that keeps its lines (`Block.lines_kept`): each line in `<span class="line">`
+    (`line-in` when the source set it in, `line-right` when it stood far to the right, `line-prose`
+    when it is a run of prose, such as a letter's body above its signature), the lines parted by `<br/>`, which themes hide once a line is its own block (so a line that wraps can hang)
+    and which a reader without styles still breaks at."""
+    spans = block.spans if block.spans is not None else [Span(block.text)]
+    lines: list[list[Span]] = [[]]
+    for span in spans:
+        for k, piece in enumerate(span.text.split("\n")):
+            if k:
+                lines.append([])
+            lines[-1].append(Span(piece, span.italic, span.bold))
+    out = []
+    for line in lines:
+        text = "".join(span.text for span in line)
+        indent = len(text) - len(text.lstrip(" "))
+        if line:
+            line[0] = Span(line[0].text.lstrip(" "), line[0].italic, line[0].bold)
+        kind = " line-right" if indent >= LINE_SET_RIGHT else " line-in" if indent >= LINE_SET_IN \
+            else " line-prose" if len(text) > LINE_OF_PROSE else ""
+        out.append(Markup('<span class="line%s">%s</span>') % (kind, inline_markup(_Spans(line))))
+    return Markup("<br/>").join(out)
+
+
 LEAD_IN_CHARACTERS = 18  # about the first three words: what a book sets in small caps after the sink
 
 
@@ -453,6 +482,7 @@ def environment() -> jinja2.Environment:
     env.filters["series_number"] = _series_number
     env.filters["inline"] = inline_markup
     env.filters["lead_in"] = lead_in_markup
+    env.filters["lines"] = lines_markup
     env.filters["place_note_markers"] = place_note_markers
     env.filters["note_number"] = note_number
     env.filters["css_string"] = _css_string
