@@ -353,3 +353,13 @@ def test_a_sentence_about_posting_is_no_byline():
     assert posted_line("Posted by Ann on 2019-01-01") == ("2019-01-01", "Ann")
     assert navigation_line("« Prev | Index | Next »")
     assert not navigation_line("The next chapter of her life began.")
+
+
+def test_a_quoted_line_with_story_right_under_it_ends_at_the_quote(tmp_path):
+    story = ("# The Ferry\n\n## I. The Crossing\n>Recommended listening: https://example.org/song\n"
+             "The ferry left at dawn, heavy with carts.\n\nShe stood at the rail.\n\n"
+             "## II. The Landing\n\nThey came in at noon.\n")
+    data = inspect_json(write(tmp_path, story, "story.md"))
+    first = data["chapters"][0]["blocks"]
+    assert [b["kind"] for b in first[:3]] == ["heading", "note", "paragraph"]
+    assert first[1]["lines"] == [4, 4] and first[2]["lines"] == [5, 5]

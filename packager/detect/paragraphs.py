@@ -275,7 +275,7 @@ def _heading_has_ended(heading_line: str, line: str) -> bool:
 
 def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[list[int]]:
     """Join a run of wrapped lines, but start a new unit at lines that open their own block: Markdown
-    headings, quotes and breaks, and (in plain text) short centred or indented heading-like lines that
+    headings, quotes and breaks, a line after a quote that does not carry `>` itself, and (in plain text) short centred or indented heading-like lines that
     stand alone at the start of the run, the line after a marked note that has ended, and the line
     after a heading that is not its title. One look at each line: a run can be a whole chapter."""
     chunks: list[list[int]] = []
@@ -290,7 +290,10 @@ def _split_wrapped(lines: list[str], group: list[int], markdown: bool) -> list[l
                                                            or in_note and _note_has_ended(previous)
                                                            or len(chunks[-1]) == 1
                                                            and _heading_has_ended(previous, line))
-                                      or markdown and previous.lstrip().startswith("#"))
+                                      or markdown and previous.lstrip().startswith("#")
+                                      # no lazy continuation: a quote ends at the first line without `>`
+                                      or markdown and previous.lstrip().startswith(">")
+                                      and not line.lstrip().startswith(">"))
         if starts_block:
             chunks.append([index])
             in_note = not markdown and _opens_a_note(line)
