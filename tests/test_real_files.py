@@ -363,3 +363,10 @@ def test_a_quoted_line_with_story_right_under_it_ends_at_the_quote(tmp_path):
     first = data["chapters"][0]["blocks"]
     assert [b["kind"] for b in first[:3]] == ["heading", "note", "paragraph"]
     assert first[1]["lines"] == [4, 4] and first[2]["lines"] == [5, 5]
+
+
+def test_a_title_over_a_name_over_the_first_heading_is_the_title(tmp_path):
+    story = "The Lamp\n\nAda Marsh\n\n# Chapter 1\n\nMorning came.\n\n# Chapter 2\n\nNight fell.\n"
+    data = inspect_json(write(tmp_path, story, "story.md"))
+    assert data["title"] == "The Lamp"
+    assert data["author"] is None  # a name alone may be a fandom's: never taken as the author

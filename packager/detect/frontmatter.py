@@ -129,6 +129,26 @@ def by_line(text: str) -> str | None:
     return author
 
 
+_NOT_IN_NAMES = {"the", "a", "an", "of", "and", "in", "on", "at", "to", "for", "with", "from", "volume", "vol",
+                 "book", "part", "chapter", "season", "story", "tale", "tales", "prologue", "epilogue", "summary",
+                 "notes", "contents", "one", "two", "three", "i", "ii", "iii", "iv", "v"}
+_NAME_TOKEN = re.compile(r"^(?:[A-Z]\.?|[A-Z][a-z'\u2019\-]+|[A-Z][a-z]*[A-Z][a-z]+)$")
+
+
+def name_line(text: str) -> str | None:
+    """`M J Bradley`, `Ada Marsh`: what reads as a person's name alone on a line (2 to 4 words, each a
+    capitalised word or an initial, none a word titles use). Under a line at the top, with the first
+    heading under it, it confirms that line as the title (the name is not taken as the author: a
+    fandom's name reads the same)."""
+    words = text.strip().strip("*_").strip().split()
+    if not 2 <= len(words) <= 4:
+        return None
+    if any(not _NAME_TOKEN.match(w) or w.lower().rstrip(".") in _NOT_IN_NAMES and len(w.rstrip(".")) > 1
+           for w in words) or all(len(w.rstrip(".")) == 1 for w in words):
+        return None
+    return " ".join(words)
+
+
 _TIME_WORDS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|moons?|decades?|centuries|nights?|mornings?)"
 _TIME = (
     rf"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|a few|some|many)\s+{_TIME_WORDS}"

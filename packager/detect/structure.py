@@ -540,7 +540,8 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
             or frontmatter.downloader_field(following.text) is not None
             or (has_headings and (notes.match_note(following.text) is not None
                                   or notes.note_cues(following.text)[0] > 0))
-            or (not has_headings and len(units) >= 4 and following.gap_before >= 1))
+            or (not has_headings and len(units) >= 4 and following.gap_before >= 1)
+            or (frontmatter.name_line(following.text) is not None and following.single_line and 2 in heading_of))
         if confirms:
             reading.meta["title"] = first.text.strip().strip("*_").strip()
             reading.front.append(Block("metadata", (first.first, first.last), first.text, name, "title_line",
@@ -550,6 +551,7 @@ def _read_opening(units: list[Unit], heading_of: dict[int, HeadingMatch], readin
         reading.meta["author"] = author
         reading.front.append(Block("metadata", (units[i].first, units[i].last), units[i].text, name, "by_line"))
         i += 1
+
     while i < len(units) and (field_ := frontmatter.downloader_field(units[i].text)):
         key, value = field_
         reading.meta.setdefault(key.lower(), value)
