@@ -420,6 +420,14 @@ def test_a_sidecar_asks_for_soft_hyphens(tmp_path):
     assert f"fish{SHY}er{SHY}men remem{SHY}bered every{SHY}thing" in text
 
 
+def test_a_language_without_hyphenation_patterns_gets_no_soft_hyphens(tmp_path):
+    source = story(tmp_path / "src", "Y Porthladd Tawel\n\nPennod 1\n\nRoedd y pysgotwyr yn cofio popeth ynglŷn "
+                   "â'r storm fawr.\n")  # Welsh: pyphen has no patterns for it
+    run_packager("build", source, "--to", "epub", "--language", "cy", "--soft-hyphens", "--out-dir", tmp_path / "out")
+    text = "".join(text_of(next((tmp_path / "out").glob("*.epub"))).values())
+    assert "pysgotwyr" in text and SHY not in text
+
+
 def test_soft_hyphenated_epub_and_kepub_pass_epubcheck(soft_hyphenated):
     books = sorted(soft_hyphenated.glob("*.epub"))
     assert [b.name for b in books] == ["pride-and-prejudice.epub", "pride-and-prejudice.kepub.epub"]
