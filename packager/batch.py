@@ -288,6 +288,7 @@ def book_key(book: BookSource, options: BuildOptions, files: list[Path]) -> str:
         "packager": __version__, "formats": list(options.formats), "notes": options.notes, "style": options.style,
         "cover": options.cover, "page_size": options.page_size, "smart_typography": options.smart_typography,
         "keep_licence": options.keep_licence, "scene_break": options.scene_break,
+        "soft_hyphens": options.soft_hyphens,
         "metadata": options.metadata, "source_date_epoch": options.source_date_epoch,
         "collection": book.collection.settings() if book.collection is not None else None,
         "series_index": book.series_index, "stories": [str(s.path) for s in book.stories],

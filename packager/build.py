@@ -50,6 +50,7 @@ class BuildOptions:
     page_size: str | None = None
     smart_typography: bool = True
     keep_licence: bool | None = None
+    soft_hyphens: bool | None = None  # the EPUB's long words with soft hyphens, for readers that do not hyphenate
     scene_break: str | None = None
     recto_openings: bool | None = None
     pdf_variant: str | None = None
@@ -201,6 +202,10 @@ def _variant(options: BuildOptions, *layers: dict[str, Any]) -> str | None:
     return variant
 
 
+def _soft_hyphens(options: BuildOptions, *layers: dict[str, Any]) -> bool:
+    return bool(_setting(options.soft_hyphens, "soft_hyphens", False, *layers))
+
+
 def _notes_mode(options: BuildOptions, *layers: dict[str, Any]) -> str:
     mode = str(_setting(options.notes, "notes", "keep", *layers))
     if mode not in NOTES_MODES:
@@ -234,7 +239,8 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     try:
         files, refused, render_warnings = _render_formats(book, theme, cover,
                                                           source_date(story, options.source_date_epoch), options,
-                                                          _variant(options, *layers), _print_spec(options, *layers))
+                                                          _variant(options, *layers), _print_spec(options, *layers),
+                                                          _soft_hyphens(options, *layers))
     except PdfFailed as failed:
         raise failed.named(story.slug, source.path, warnings) from None
     warnings.extend(render_warnings)
@@ -287,7 +293,8 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
     try:
         files, refused, render_warnings = _render_formats(book, theme, cover, modified, options,
                                                           _variant(options, collection.options),
-                                                          _print_spec(options, collection.options))
+                                                          _print_spec(options, collection.options),
+                                                          _soft_hyphens(options, collection.options))
     except PdfFailed as failed:
         raise failed.named(slugify(meta.title or collection.folder.name), collection.folder, warnings) from None
     warnings.extend(render_warnings)
@@ -329,7 +336,7 @@ def render_book(source: BookSource, options: BuildOptions) -> RenderedBook:
 
 def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime,
                     options: BuildOptions, variant: str | None,
-                    spec=None) -> tuple[dict[str, bytes], list[str], list[str]]:
+                    spec=None, soft_hyphens: bool = False) -> tuple[dict[str, bytes], list[str], list[str]]:
     """The book in each format asked for, the addresses the PDF renderer refused, and warnings. With
     a print `spec` the PDF is a print interior, with its wrap cover beside it (`cover.pdf`)."""
     rendered: dict[str, bytes] = {}
@@ -338,7 +345,7 @@ def _render_formats(book: Book, theme: Theme, cover: CoverImage | None, modified
     if "epub" in options.formats or "kepub" in options.formats:
         from packager.render.epub import build_epub
         report("EPUB")
-        epub = build_epub(book, theme, cover, modified)
+        epub = build_epub(book, theme, cover, modified, soft_hyphens)
         if "epub" in options.formats:
             rendered["epub"] = epub
         if "kepub" in options.formats:

@@ -127,6 +127,9 @@ def build(
                                               "ornament: a text such as '~ ~ ~', or 'rule' for a plain rule."),
     keep_licence: Optional[bool] = typer.Option(None, "--keep-licence/--drop-licence",
                                                 help="Keep a Project Gutenberg licence as back matter."),
+    soft_hyphens: Optional[bool] = typer.Option(None, "--soft-hyphens/--no-soft-hyphens",
+                                                help="EPUB: soft hyphens in long words, for readers that do "
+                                                     "not hyphenate (Kindle, Adobe)."),
     recto_openings: Optional[bool] = typer.Option(None, "--recto-openings/--any-page-openings",
                                                   help="PDF: open chapters and parts on right-hand pages."),
     pdf_variant: Optional[str] = typer.Option(None, "--pdf-variant", metavar="VARIANT", help="PDF: pdf/ua-1 "
@@ -160,6 +163,7 @@ def build(
         options = BuildOptions(
             formats=_formats(to), out_dir=out_dir, notes=notes, style=style, cover=cover,
             page_size=page_size, smart_typography=smart_typography, keep_licence=keep_licence,
+            soft_hyphens=soft_hyphens,
             scene_break=scene_break, recto_openings=recto_openings, pdf_variant=pdf_variant, jobs=jobs,
             print_service=print_service, paper=paper, bleed=bleed,
             metadata={"title": title, "authors": author or None, "language": language},

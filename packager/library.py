@@ -19,7 +19,10 @@ from packager.build import write_outputs
 from packager.manifest import Entry
 from packager.render.assets import environment, styles_dir
 
-MEDIA_TYPES = {"epub": "application/epub+zip", "pdf": "application/pdf"}
+# Each file a book may have, with the label its link shows and the media type the feed gives it;
+# Kobo's kepub has its own type, so OPDS apps on a Kobo (and Kobo's own) can prefer it.
+DOWNLOADS = (("epub", "EPUB", "application/epub+zip"), ("kepub.epub", "Kobo", "application/kepub+zip"),
+             ("pdf", "PDF", "application/pdf"))
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 OPDS_ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 
@@ -62,8 +65,8 @@ def library_books(out_dir: Path, entries: dict[str, Entry]) -> list[LibraryBook]
     """Every book of the manifest whose files are in the folder, in series order, then by title."""
     books = []
     for entry in entries.values():
-        downloads = [Download(f"{entry.slug}.{suffix}", suffix.upper(), media)
-                     for suffix, media in MEDIA_TYPES.items() if (out_dir / f"{entry.slug}.{suffix}").is_file()]
+        downloads = [Download(f"{entry.slug}.{suffix}", label, media)
+                     for suffix, label, media in DOWNLOADS if (out_dir / f"{entry.slug}.{suffix}").is_file()]
         if not downloads:
             continue
         cover = entry.cover if entry.cover and (out_dir / entry.cover).is_file() else None

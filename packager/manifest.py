@@ -60,7 +60,7 @@ class Entry(BookFacts):
     @classmethod
     def from_json(cls, data: Any) -> "Entry | None":
         """The entry `data` describes, or None when it does not verify: a field of the wrong type, or a
-        file name that is not one this tool writes (a slug's own `.epub`, `.pdf`, `.notes.txt`, its
+        file name that is not one this tool writes (a slug's own `.epub`, `.kepub.epub`, `.pdf`, `.notes.txt`, its
         cover under `covers/`), since a rebuild removes the files an old entry names."""
         if not isinstance(data, dict):
             return None
@@ -84,7 +84,7 @@ class Entry(BookFacts):
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
-_OUTPUT = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\.(?:epub|pdf|notes\.txt)")
+_OUTPUT = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\.(?:epub|kepub\.epub|pdf|notes\.txt)")
 _COVER = re.compile(r"covers/[a-z0-9][a-z0-9-]{0,119}\.(?:jpg|png)")
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # some 200,000 books; a bigger file is not one this tool wrote
 

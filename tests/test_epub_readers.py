@@ -5,6 +5,7 @@ the screen, ornaments in the markup, hyphenation, subset fonts, and Kobo's kepub
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -330,6 +331,107 @@ def test_a_garamond_book_with_subset_fonts_rebuilds_byte_identical_and_passes_ep
     again = tmp_path / "the-lighthouse-keeper.epub"
     assert again.read_bytes() == (garamond / "the-lighthouse-keeper.epub").read_bytes()
     assert epubcheck_messages(again) == []
+
+
+# --- soft hyphens, for readers that do not hyphenate -------------------------------------------------
+
+SHY = "\u00ad"
+
+
+def documents(book: Path) -> dict[str, etree._Element]:
+    with zipfile.ZipFile(book) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".xhtml")]
+    return {name: read(book, name) for name in names}
+
+
+def text_of(book: Path) -> dict[str, str]:
+    return {name: "".join(page.itertext()) for name, page in documents(book).items()}
+
+
+@pytest.fixture(scope="module")
+def soft_hyphenated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("soft")
+    run_packager("build", shared("corpus", "gutenberg", "pride-and-prejudice.txt"), "--to", "epub,kepub",
+                 "--soft-hyphens", "--out-dir", out)
+    return out
+
+
+def test_an_epub_has_no_soft_hyphen_unless_asked_for(samples):
+    for book in samples.glob("*.epub"):
+        assert all(SHY not in text for text in text_of(book).values()), book.name
+
+
+def test_soft_hyphens_mark_the_pdfs_break_points_in_long_lower_case_words(soft_hyphenated):
+    from packager.render.hyphenation import BookHyphenator
+
+    text = "".join(text_of(soft_hyphenated / "pride-and-prejudice.epub").values())
+    for word in ("uni\u00adver\u00adsally", "acknowl\u00adedged", "neigh\u00adbour\u00adhood",
+                 "pos\u00adses\u00adsion"):  # US patterns, as the PDF has them (en_GB gives `ac-know-ledged`)
+        assert word in text
+    marked = set(re.findall(r"[^\W\d_]+(?:\u00ad[^\W\d_]+)+", text))
+    assert len(marked) > 1000
+    pdf = BookHyphenator("en", left=3, right=3)
+    for word in marked:
+        whole = word.replace(SHY, "")
+        assert len(whole) >= 7 and whole[0].islower(), word
+        pieces = word.split(SHY)
+        assert len(pieces[0]) >= 3 and len(pieces[-1]) >= 3, word  # 3 letters at least on each side
+        assert pdf.inserted(whole, SHY) == word
+
+
+def test_names_and_capitalised_words_stay_whole(soft_hyphenated):
+    text = "".join(text_of(soft_hyphenated / "pride-and-prejudice.epub").values())
+    for name in ("Elizabeth", "Netherfield", "Longbourn", "Darcy", "Bingley"):
+        assert name in text
+    assert not re.search(r"[A-Z][^\W\d_]*\u00ad", text)
+
+
+def test_soft_hyphens_are_the_only_change_to_the_text(soft_hyphenated, built_pride_and_prejudice):
+    plain = text_of(built_pride_and_prejudice)
+    marked = text_of(soft_hyphenated / "pride-and-prejudice.epub")
+    assert marked.keys() == plain.keys()
+    assert {name: text.replace(SHY, "") for name, text in marked.items()} == plain
+    assert sum(text.count(SHY) for text in marked.values()) > 10000
+
+
+def test_headings_contents_and_title_page_carry_no_soft_hyphen(soft_hyphenated):
+    pages = documents(soft_hyphenated / "pride-and-prejudice.epub")
+    for name in ("EPUB/nav.xhtml", "EPUB/titlepage.xhtml", "EPUB/cover.xhtml"):
+        assert SHY not in "".join(pages[name].itertext()), name
+    for name, page in pages.items():
+        for heading in page.iter(*(f"{{{NS['x']}}}h{level}" for level in range(1, 7))):
+            assert SHY not in "".join(heading.itertext()), name
+
+
+def test_an_address_in_the_text_stays_whole_beside_hyphenated_words(tmp_path):
+    run_packager("build", shared("realworld", "rentry-mha-double-date.md"), "--to", "epub", "--soft-hyphens",
+                 "--out-dir", tmp_path)
+    text = "".join(text_of(next(tmp_path.glob("*.epub"))).values())
+    note = next(line for line in text.splitlines() if "MHAcmpl" in line)
+    assert "https://rentry.org/MHAcmpl#provisional-hero-license-exams" in note
+    assert f"fol{SHY}low{SHY}ing" in note
+
+
+def test_a_sidecar_asks_for_soft_hyphens(tmp_path):
+    source = story(tmp_path / "src", "The Quiet Harbour\n\nChapter 1\n\nThe fishermen remembered everything.\n",
+                   sidecar="soft_hyphens = true\n")
+    run_packager("build", source, "--to", "epub", "--out-dir", tmp_path / "out")
+    text = "".join(text_of(tmp_path / "out" / "the-quiet-harbour.epub").values())
+    assert f"fish{SHY}er{SHY}men remem{SHY}bered every{SHY}thing" in text
+
+
+def test_a_language_without_hyphenation_patterns_gets_no_soft_hyphens(tmp_path):
+    source = story(tmp_path / "src", "Y Porthladd Tawel\n\nPennod 1\n\nRoedd y pysgotwyr yn cofio popeth ynglŷn "
+                   "â'r storm fawr.\n")  # Welsh: pyphen has no patterns for it
+    run_packager("build", source, "--to", "epub", "--language", "cy", "--soft-hyphens", "--out-dir", tmp_path / "out")
+    text = "".join(text_of(next((tmp_path / "out").glob("*.epub"))).values())
+    assert "pysgotwyr" in text and SHY not in text
+
+
+def test_soft_hyphenated_epub_and_kepub_pass_epubcheck(soft_hyphenated):
+    books = sorted(soft_hyphenated.glob("*.epub"))
+    assert [b.name for b in books] == ["pride-and-prejudice.epub", "pride-and-prejudice.kepub.epub"]
+    assert {b.name: epubcheck_messages(b) for b in books} == {b.name: [] for b in books}
 
 
 # --- Kobo: kepub ---------------------------------------------------------------------------------------

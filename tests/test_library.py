@@ -117,3 +117,46 @@ def test_story_text_in_titles_is_escaped_in_page_and_feed(tmp_path):
     assert "Tom & <b>Jerry</b>" in titles
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert "<b>Jerry</b>" not in page and "&lt;b&gt;Jerry&lt;/b&gt;" in page
+
+
+# --- Kobo's kepub ---------------------------------------------------------------------------------
+
+STORIES = Path(__file__).resolve().parents[1] / "stories"
+
+
+@pytest.fixture(scope="module")
+def kobo_library(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kobo") / "out"
+    run_packager("build", STORIES, "--to", "epub,kepub", "--out-dir", out, "--report", out.parent / "report.json")
+    return out, build_json(out.parent / "report.json")
+
+
+def test_the_catalogue_offers_the_kepub_of_every_book_as_kobos_own_type(kobo_library):
+    out, report = kobo_library
+    entries = feed(out).findall(f"{ATOM}entry")
+    assert len(entries) == len(report["books"]) == 5
+    for entry in entries:
+        books = {link.get("type"): link.get("href") for link in entry.findall(f"{ATOM}link")
+                 if link.get("rel") == ACQUISITION}
+        assert sorted(books) == ["application/epub+zip", "application/kepub+zip"]
+        assert books["application/kepub+zip"] == books["application/epub+zip"].removesuffix(".epub") + ".kepub.epub"
+        assert (out / books["application/kepub+zip"]).is_file()
+
+
+def test_the_page_shows_a_kobo_link_beside_the_epub(kobo_library):
+    out, _ = kobo_library
+    page = html.parse(str(out / "index.html")).getroot()
+    for card in page.find_class("book"):
+        links = {a.text_content(): a for a in card.find_class("download")}
+        assert sorted(links) == ["EPUB", "Kobo"]
+        kobo = links["Kobo"]
+        assert kobo.get("href").endswith(".kepub.epub") and kobo.get("type") == "application/kepub+zip"
+        assert (out / kobo.get("href")).is_file()
+
+
+def test_a_rerun_of_a_kepub_build_skips_every_book_and_still_lists_the_kepubs(kobo_library):
+    out, _ = kobo_library
+    rerun = out.parent / "rerun.json"
+    run_packager("build", STORIES, "--to", "epub,kepub", "--out-dir", out, "--report", rerun)
+    assert {row["status"] for row in build_json(rerun)["books"]} == {"skipped"}
+    assert len([link for link in feed(out).iter(f"{ATOM}link") if link.get("type") == "application/kepub+zip"]) == 5

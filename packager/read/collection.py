@@ -22,7 +22,7 @@ COLLECTION_FILE = "collection.toml"
 # Defaults for every story (a sidecar may hold the same keys).
 METADATA_DEFAULTS = {"author", "authors", "language", "series", "publisher", "rights", "subjects", "source"}
 OPTION_DEFAULTS = {"style", "notes", "page_size", "cover", "scene_break", "keep_licence", "recto_openings",
-                   "pdf_variant", "print", "paper", "bleed"}
+                   "pdf_variant", "print", "paper", "bleed", "soft_hyphens"}
 # What belongs to the folder itself: the anthology switch, its (or the library page's) title, the order.
 FOLDER_KEYS = {"anthology", "title", "order", "description", "date", "identifier"}
 ALIASES = {"theme": "style"}

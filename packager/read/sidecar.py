@@ -20,7 +20,7 @@ METADATA_KEYS = {
     "publisher", "source", "rights", "date", "identifier",
 }
 OPTION_KEYS = {"cover", "style", "notes", "page_size", "scene_break", "keep_licence", "recto_openings", "pdf_variant",
-               "print", "paper", "bleed"}
+               "print", "paper", "bleed", "soft_hyphens"}
 # Options that take one of a few words: a sidecar naming another is an error naming the file.
 OPTION_CHOICES = {"print": ("kdp", "ingram"), "paper": ("white", "cream")}
 DETECT_KEYS = {"disable", "heading_patterns", "note_patterns", "never_note_patterns", "chapter_titles"}
@@ -109,7 +109,7 @@ def check_metadata_types(meta: dict[str, Any], path: Path) -> None:
 
 
 def _check_option_type(key: str, value: Any, path: Path) -> None:
-    expected = bool if key in ("keep_licence", "recto_openings", "bleed") else str
+    expected = bool if key in ("keep_licence", "recto_openings", "bleed", "soft_hyphens") else str
     if not isinstance(value, expected):
         raise PackagerError(f"'{key}' must be {'true or false' if expected is bool else 'a string'}", path)
     if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:

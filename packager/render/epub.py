@@ -137,8 +137,10 @@ def _html(uid: str, file_name: str, title: str, lang: str, body: str, css: epub.
     return item
 
 
-def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime) -> bytes:
-    """The EPUB file's bytes; the same book, theme, cover and date always give the same bytes."""
+def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: datetime,
+               soft_hyphens: bool = False) -> bytes:
+    """The EPUB file's bytes; the same book, theme, cover and date always give the same bytes. With
+    `soft_hyphens`, its running text carries soft hyphens (see `softhyphens`)."""
     env = environment()
     meta = book.metadata
     lang = meta.language
@@ -229,7 +231,11 @@ def build_epub(book: Book, theme: Theme, cover: CoverImage | None, modified: dat
         "compresslevel": 0,  # the normalising pass compresses once
     })
     depth = 2 if any(entry.children for entry in outline) else 1
-    return _normalised_zip(buffer.getvalue(), lang, depth)
+    data = _normalised_zip(buffer.getvalue(), lang, depth)
+    if soft_hyphens:
+        from packager.render.softhyphens import soft_hyphenated_epub
+        data = soft_hyphenated_epub(data, lang)
+    return data
 
 
 _BOLD = re.compile(r"<(?:strong|b)\b")  # headings are set in the regular weight
