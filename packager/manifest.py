@@ -84,7 +84,7 @@ class Entry(BookFacts):
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
-_OUTPUT = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\.(?:epub|kepub\.epub|pdf|notes\.txt)")
+_OUTPUT = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\.(?:epub|kepub\.epub|pdf|cover\.pdf|notes\.txt)")
 _COVER = re.compile(r"covers/[a-z0-9][a-z0-9-]{0,119}\.(?:jpg|png)")
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # some 200,000 books; a bigger file is not one this tool wrote
 

@@ -246,3 +246,15 @@ def test_the_interior_and_cover_are_the_same_bytes_from_one_process_or_two(short
                     "--print", "kdp", "--out-dir", str(out)], env=env, check=True, capture_output=True)
     assert (out / interior.name).read_bytes() == interior.read_bytes()
     assert (out / cover.name).read_bytes() == cover.read_bytes()
+
+
+def test_a_batch_rerun_with_a_wrap_cover_finds_the_book_unchanged(tmp_path):
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    (stories / "ferry.txt").write_text((ROOT / "stories" / "the-night-ferry.txt").read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    out = tmp_path / "out"
+    run_packager("build", stories, "--out-dir", out, "--print", "kdp", "--jobs", "1")
+    assert (out / "ferry.cover.pdf").is_file()
+    rerun = run_packager("build", stories, "--out-dir", out, "--print", "kdp", "--jobs", "1")
+    assert "0 built, 1 unchanged" in rerun.stdout + rerun.stderr  # the manifest knows `<slug>.cover.pdf`
