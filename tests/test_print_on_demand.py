@@ -251,10 +251,10 @@ def test_the_interior_and_cover_are_the_same_bytes_from_one_process_or_two(short
 def test_a_batch_rerun_with_a_wrap_cover_finds_the_book_unchanged(tmp_path):
     stories = tmp_path / "stories"
     stories.mkdir()
-    (stories / "ferry.txt").write_text((ROOT / "stories" / "the-night-ferry.txt").read_text(encoding="utf-8"),
-                                       encoding="utf-8")
+    for name in ("the-night-ferry.txt", "a-small-kindness.md"):  # two stories: a batch, with its manifest
+        (stories / name).write_text((ROOT / "stories" / name).read_text(encoding="utf-8"), encoding="utf-8")
     out = tmp_path / "out"
     run_packager("build", stories, "--out-dir", out, "--print", "kdp", "--jobs", "1")
-    assert len(list(out.glob("*.cover.pdf"))) == 1
+    assert len(list(out.glob("*.cover.pdf"))) == 2
     rerun = run_packager("build", stories, "--out-dir", out, "--print", "kdp", "--jobs", "1")
-    assert "0 built, 1 unchanged" in rerun.stdout + rerun.stderr  # the manifest knows `<slug>.cover.pdf`
+    assert "0 built, 2 unchanged" in rerun.stdout + rerun.stderr  # the manifest knows `<slug>.cover.pdf`
