@@ -51,6 +51,27 @@ pdf = _build_whole(book, theme, print_cover(resolve_cover(story, None), theme), 
 Path(sys.argv[2]).write_bytes(pdf.data)
 """
 
+# The same book built in chunks in one process (--jobs 1, no cache), with the second pass
+# (packager/render/linebreaks.py) given the rounds argv[4] says: 0 lays each chunk out once.
+ROUNDS = """
+import sys, time
+from pathlib import Path
+from packager.build import resolve_cover, source_date
+from packager.read.sources import find_stories
+from packager.render import linebreaks
+from packager.render.assets import load_theme
+from packager.render.pdf import build_pdf
+from packager.story import load_story
+from packager.transform.pipeline import prepare_book
+linebreaks.MAX_ROUNDS = int(sys.argv[4])
+story = load_story(find_stories(Path(sys.argv[1]))[0])
+book = prepare_book(story.book)[0]
+began = time.perf_counter()
+pdf = build_pdf(book, load_theme(None, sys.argv[3]), resolve_cover(story, None), source_date(story), 1, None)
+print(time.perf_counter() - began)
+Path(sys.argv[2]).write_bytes(pdf.data)
+"""
+
 
 def body_pages(pdf: Path) -> tuple[list[list[tuple[float, str]]], int, set[int]]:
     """Each page's text lines (baseline, last word) between running head and folio; the index of
@@ -135,12 +156,26 @@ def main() -> None:
     parser.add_argument("--only", help="build only the books whose name holds this")
     parser.add_argument("--size", action="store_true", help="compare with a one-process render's size")
     parser.add_argument("--keep", type=Path, help="keep the PDFs in this folder")
+    parser.add_argument("--cost", action="store_true",
+                        help="time Pride and Prejudice's PDF laid out once and with the second pass, side by side")
     arguments = parser.parse_args()
     if arguments.pdf:
         show(arguments.pdf.name, count(arguments.pdf))
         return
     with tempfile.TemporaryDirectory() as folder:
         base = arguments.keep or Path(folder)
+        if arguments.cost:
+            source, _ = BOOKS["pride 6x9 classic"]
+            seconds = {}
+            for rounds in (0, 3):
+                pdf = base / f"rounds-{rounds}.pdf"
+                out = subprocess.run([sys.executable, "-c", ROUNDS, str(source), str(pdf), "6x9in", str(rounds)],
+                                     check=True, cwd=ROOT, capture_output=True, text=True,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+                seconds[rounds] = float(out.split()[-1])
+                show(f"pride rounds {rounds}", {**count(pdf), "s": seconds[rounds]})
+            print(f"second pass: {seconds[3]:.1f} s / laid out once {seconds[0]:.1f} s = {seconds[3] / seconds[0]:.2f}")
+            return
         for name, (source, options) in BOOKS.items():
             if arguments.only and arguments.only not in name:
                 continue
