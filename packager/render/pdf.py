@@ -606,7 +606,8 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
 
 # WeasyPrint writes the text's positions and kerning with up to 16 decimals (-0.4091090691170595):
 # three are a thousandth of a point, or of a thousandth of an em, and make the book 6% smaller.
-_NUMBER = re.compile(rb"-?\d*\.\d{4,}")
+# A number is a token of its own: never the digits inside a name (`/a0.33333`, a graphics state).
+_NUMBER = re.compile(rb"(?<![^\s\[\]<>()])-?\d*\.\d{4,}(?![^\s\[\]<>()/])")
 
 
 def _shortened(match: re.Match) -> bytes:
@@ -616,6 +617,11 @@ def _shortened(match: re.Match) -> bytes:
 
 _NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")  # a name in a content stream (WeasyPrint writes text as <hex>)
 _STATE_OPERATORS = {"q", "Q", "cm", "gs", "w", "J", "j", "M", "d", "ri", "i"}  # they draw nothing
+
+
+def _renamed(name: bytes, renamed: dict) -> bytes:
+    new = renamed.get(name.decode("latin-1"))
+    return name if new is None else str(new).encode("latin-1")
 
 
 def _add_overlay(merged, page, source, overlay, document: int) -> None:
@@ -649,8 +655,7 @@ def _add_overlay(merged, page, source, overlay, document: int) -> None:
     # (pikepdf's unparse_content_stream spaces every operand out: 2% more for the book).
     contents = overlay.obj.Contents
     data = b"\n".join(part.read_bytes() for part in (contents if isinstance(contents, pikepdf.Array) else [contents]))
-    data = _NAME.sub(lambda m: str(renamed.get(m.group().decode("latin-1"), m.group().decode("latin-1"))).encode("latin-1"),
-                     data)
+    data = _NAME.sub(lambda name: _renamed(name.group(), renamed), data)
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\nq\n" + data + b"\nQ\n", prepend=False)
 
