@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 HYPHEN = "\u2010"  # the hyphenation character WeasyPrint sets at an automatic break
-HARD_HYPHENS = ("-", HYPHEN)
+ANY_HYPHEN = ("-", HYPHEN)  # a word's own hyphen (`well-known`), or the hyphenator's
 MAX_ROUNDS = 3
 UNBROKEN = "unbroken"  # the class styles/print.css keeps whole
 LONGEST_LADDER = 2
@@ -79,7 +79,7 @@ def breaks_to_take_back(document) -> list[Break]:
     found: list[Break] = []
     run: list[int] = []  # the lines of the current run ending in a hyphen
     for number, (page, element, text) in enumerate(lines):
-        if not text.endswith(HARD_HYPHENS):
+        if not text.endswith(ANY_HYPHEN):
             run = []
             continue
         run.append(number)
