@@ -164,6 +164,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         base = arguments.keep or Path(folder)
+        base.mkdir(parents=True, exist_ok=True)
         if arguments.cost:
             source, _ = BOOKS["pride 6x9 classic"]
             seconds = {}
