@@ -28,6 +28,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -71,7 +72,9 @@ class _Job:
 
     @property
     def key(self) -> str:
-        digest = hashlib.sha256(f"packager {__version__}\n".encode())
+        from packager.render.linebreaks import LONGEST_LADDER, MAX_ROUNDS
+
+        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {LONGEST_LADDER}\n".encode())
         for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
@@ -102,7 +105,7 @@ def _render(job: _Job) -> _Rendered:
 def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
-    from packager.render import hyphenation
+    from packager.render import hyphenation, linebreaks
     from packager.render.fetcher import LocalOnlyFetcher
 
     hyphenation.install()
@@ -117,7 +120,9 @@ def _lay_out(job: _Job) -> _Rendered:
         if key not in _PARSED_CSS:
             _PARSED_CSS[key] = weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
         sheets.append(_PARSED_CSS[key])
-    document = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher).render(stylesheets=sheets)
+    html = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
+    document = html.render(stylesheets=sheets)
+    document, _ = linebreaks.second_pass(html, document, lambda again: again.render(stylesheets=sheets))
     anchors: dict[str, tuple[int, float]] = {}
     for index, page in enumerate(document.pages):
         for name, (_, y, *_) in page.anchors.items():
@@ -599,14 +604,38 @@ def _overlay_plan(rendered: _Rendered, start: int, end: int, entries: list[Entry
     return pages, lead
 
 
+# WeasyPrint writes the text's positions and kerning with up to 16 decimals (-0.4091090691170595):
+# three are a thousandth of a point, or of a thousandth of an em, and make the book 6% smaller.
+# A number is a token of its own: never the digits inside a name (`/a0.33333`, a graphics state).
+_NUMBER = re.compile(rb"(?<![^\s\[\]<>()])-?\d*\.\d{4,}(?![^\s\[\]<>()/])")
+
+
+def _shortened(match: re.Match) -> bytes:
+    number = f"{float(match.group()):.3f}".rstrip("0").rstrip(".")
+    return b"0" if number in ("", "-0") else number.encode("ascii")
+
+
+_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")  # a name in a content stream (WeasyPrint writes text as <hex>)
+_STATE_OPERATORS = {"q", "Q", "cm", "gs", "w", "J", "j", "M", "d", "ri", "i"}  # they draw nothing
+
+
+def _renamed(name: bytes, renamed: dict) -> bytes:
+    new = renamed.get(name.decode("latin-1"))
+    return name if new is None else str(new).encode("latin-1")
+
+
 def _add_overlay(merged, page, source, overlay, document: int) -> None:
     """Draw an overlay page (its running head and number) over a book page: its content appended to
     the page's own, its resources added to the page's under names of their own (`/O<document>…`,
     the same for every page of one overlay document, since the pages of a chunk share one resource
-    dictionary). One content stream a page, as a book laid out in one process has, rather than a
-    form for each page: 60 KB less for a 400-page book."""
+    dictionary). Drawn in the page's own content (joined into one stream by the merge), rather than
+    as a form for each page: 60 KB less for a 400-page book. An overlay page that draws nothing (no
+    running head, no number) adds nothing."""
     import pikepdf
 
+    instructions = pikepdf.parse_content_stream(overlay)
+    if all(str(operator) in _STATE_OPERATORS for _, operator in instructions):
+        return  # a page with no running head and no number: nothing to draw
     resources = page.obj.get("/Resources")
     if resources is None:
         resources = page.obj.Resources = pikepdf.Dictionary()
@@ -622,11 +651,13 @@ def _add_overlay(merged, page, source, overlay, document: int) -> None:
             new = pikepdf.Name(f"/O{document}{name[1:]}")
             resources[category][new] = merged.copy_foreign(value if value.is_indirect else source.make_indirect(value))
             renamed[name] = new
-    instructions = [([renamed.get(str(o), o) if isinstance(o, pikepdf.Name) else o for o in operands], operator)
-                    for operands, operator in pikepdf.parse_content_stream(overlay)]
+    # WeasyPrint's own bytes with the resources' names changed, as compact as it writes them
+    # (pikepdf's unparse_content_stream spaces every operand out: 2% more for the book).
+    contents = overlay.obj.Contents
+    data = b"\n".join(part.read_bytes() for part in (contents if isinstance(contents, pikepdf.Array) else [contents]))
+    data = _NAME.sub(lambda name: _renamed(name.group(), renamed), data)
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\nq\n" + pikepdf.unparse_content_stream(instructions) + b"\nQ\n", prepend=False)
-    page.contents_coalesce()
+    page.contents_add(b"Q\nq\n" + data + b"\nQ\n", prepend=False)
 
 
 def _page_labels(has_cover: bool, first: int):
@@ -696,6 +727,9 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
         if not shift_overlays:
             _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
+        page.contents_coalesce()  # one content stream a page, as a book laid out in one process has
+        if "/Contents" in page.obj:
+            page.obj.Contents.write(_NUMBER.sub(_shortened, page.obj.Contents.read_bytes()))
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
@@ -744,6 +778,12 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
     merged.Root.PageMode = pikepdf.Name.UseOutlines
     merge_fonts(merged)  # each face once, not once per chunk and overlay
     out = io.BytesIO()
-    merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                deterministic_id=True)
+    # The pages' joined content streams are new, so qpdf compresses them: as hard as WeasyPrint
+    # compresses its own (zlib's level 9), or the merged book is larger than one laid out whole.
+    pikepdf.settings.set_flate_compression_level(9)
+    try:
+        merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                    deterministic_id=True)
+    finally:
+        pikepdf.settings.set_flate_compression_level(-1)
     return out.getvalue()

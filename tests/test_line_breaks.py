@@ -1,0 +1,137 @@
+"""The measured second pass (issue 12, item 6): after a chunk is laid out, the third hyphen of a
+ladder and a hyphen at a page's foot are taken back and the chunk laid out again; and the merged book
+is no larger than the same book laid out as one document (item 14). Checked on rendered PDFs with
+pdftotext's word boxes, on the opening chapters of Pride and Prejudice set on the smallest page,
+where a narrow measure makes ladders."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import shared
+
+pytestmark = pytest.mark.slow  # every test builds a PDF
+
+PRIDE = ("corpus", "gutenberg", "pride-and-prejudice.txt")
+SMALLEST_PAGE = "80x99mm"
+HYPHENS = ("-", "\u2010")  # a word's own hyphen, and the one WeasyPrint sets at an automatic break
+PAGE = re.compile(r'<page width="[\d.]+" height="[\d.]+">(.*?)</page>', re.S)
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>')
+
+
+@pytest.fixture(scope="module")
+def opening(tmp_path_factory) -> Path:
+    """Pride and Prejudice's first three chapters, as a story of their own."""
+    lines = shared(*PRIDE).read_text(encoding="utf-8").splitlines()
+    chapters = lines[lines.index("Chapter 1"):lines.index("Chapter 4")]
+    story = tmp_path_factory.mktemp("opening") / "pride-opening.txt"
+    story.write_text("Pride and Prejudice\n\nby Jane Austen\n\n" + "\n".join(chapters) + "\n", encoding="utf-8")
+    return story
+
+
+def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool = False) -> Path:
+    """The story's PDF built as `packager build` builds it (in chunks, merged), in this process: with
+    the second pass's rounds set (0: laid out once), or laid out as one WeasyPrint document (`whole`)."""
+    from packager.render import linebreaks
+    from packager.render.assets import load_theme
+    from packager.read.sources import find_stories
+    from packager.render.pdf import _build_whole, build_pdf
+    from packager.story import load_story
+    from packager.transform.pipeline import prepare_book
+
+    book = prepare_book(load_story(find_stories(story)[0]).book)[0]
+    theme = load_theme(None, SMALLEST_PAGE)
+    modified = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    before = linebreaks.MAX_ROUNDS
+    linebreaks.MAX_ROUNDS = before if rounds is None else rounds
+    try:
+        result = _build_whole(book, theme, None, modified, 1, None, "") if whole \
+            else build_pdf(book, theme, None, modified, 1, None)
+    finally:
+        linebreaks.MAX_ROUNDS = before
+    out.write_bytes(result.data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(opening, tmp_path_factory) -> Path:
+    return _in_process(opening, tmp_path_factory.mktemp("built") / "built.pdf")
+
+
+@pytest.fixture(scope="module")
+def laid_out_once(opening, tmp_path_factory) -> Path:
+    return _in_process(opening, tmp_path_factory.mktemp("once") / "once.pdf", rounds=0)
+
+
+def body_lines(pdf: Path) -> list[list[str]]:
+    """Each page's text lines (their words), top to bottom, without running head and page number
+    (set smaller than the text)."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [[(float(x), float(top), float(bottom), html.unescape(word)) for x, top, bottom, word in WORD.findall(body)]
+             for body in PAGE.findall(out)]
+    sizes = sorted(bottom - top for page in pages for _, top, bottom, _ in page)
+    text_size = sizes[len(sizes) // 2]
+    found = []
+    for page in pages:
+        lines: dict[int, list[tuple[float, str]]] = {}
+        for x, top, bottom, word in page:
+            if bottom - top > 0.85 * text_size:
+                lines.setdefault(round(bottom), []).append((x, word))
+        found.append([[w for _, w in sorted(line)] for _, line in sorted(lines.items())])
+    return found
+
+
+def ladders(pdf: Path) -> list[tuple[int, list[str]]]:
+    """(page, last words) of every run of three or more lines in a row ending in a hyphen."""
+    found = []
+    for number, page in enumerate(body_lines(pdf), 1):
+        run: list[str] = []
+        for line in [*page, [""]]:
+            if line[-1].endswith(HYPHENS):
+                run.append(line[-1])
+                continue
+            if len(run) > 2:
+                found.append((number, run))
+            run = []
+    return found
+
+
+def broken_feet(pdf: Path) -> list[tuple[int, str]]:
+    """(page, last word) of every page whose last line ends in a word the hyphenator broke."""
+    return [(number, page[-1][-1]) for number, page in enumerate(body_lines(pdf), 1)
+            if page and page[-1][-1].endswith("\u2010")]
+
+
+def letters(pdf: Path) -> str:
+    """The text's letters in reading order, the hyphenator's hyphens left out (where lines break
+    changes which spaces pdftotext reads), without the contents' page numbers."""
+    text = " ".join(" ".join(" ".join(line) for line in page) for page in body_lines(pdf))
+    return "".join(word for word in re.sub("\u2010 ", "", text).split() if not word.isdigit())
+
+
+def test_laid_out_once_the_opening_chapters_hyphenate_in_ladders_and_at_page_feet(laid_out_once):
+    assert ladders(laid_out_once)
+    assert broken_feet(laid_out_once)
+
+
+def test_no_more_than_two_lines_in_a_row_end_in_a_hyphen(built):
+    assert ladders(built) == []
+
+
+def test_no_page_ends_in_a_word_broken_by_the_hyphenator(built):
+    assert broken_feet(built) == []
+
+
+def test_a_word_kept_whole_loses_no_letter_and_moves_no_other_word(built, laid_out_once):
+    assert letters(built) == letters(laid_out_once)
+
+
+def test_the_merged_book_is_no_larger_than_the_book_laid_out_as_one_document(opening, built, tmp_path):
+    whole = _in_process(opening, tmp_path / "whole.pdf", whole=True)
+    assert built.stat().st_size <= whole.stat().st_size
