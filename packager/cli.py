@@ -448,6 +448,10 @@ def main() -> None:
         sys.exit(1)
     except OSError as error:  # what is printed could not be written (a full disk, a closed pipe)
         _stdout_failed(error)
+    # Stopped: a second Ctrl-C or SIGTERM now would raise past this line and end the command by the
+    # signal itself (status -2), after the message; the build is already stopping.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     err.print("[bold red]error:[/] interrupted")
     sys.exit(INTERRUPTED)
 
