@@ -1,7 +1,7 @@
 """Soak test: the property tests' story generator run many times through the whole library, in this
 process, counting instead of stopping at the first failure.
 
-    python3 benchmarks/soak.py [--examples 10000] [--epub-every 20] [--seed 0]
+    python3 benchmarks/soak.py [--examples 10000] [--epub-every 20] [--seed 0] [--minutes M]
     python3 benchmarks/soak.py --signals 30 [--seed 0]
 
 With `--signals N`, N real batch builds (the shared seeds, both formats, --jobs 2) are each stopped at
@@ -12,7 +12,9 @@ temporary file, or that leave a process running 15 s after the build ended.
 Each generated story (headings of many shapes, author's notes, scene breaks, emphasis marks, quotes,
 Unicode, CRLF) is decoded as a story file, its structure detected, and prepared with `--notes keep`
 and `--notes strip`; every `--epub-every`-th one is also rendered to EPUB and each XHTML file parsed.
-Prints the number of examples, failures (any exception, or a broken contract) and lost words:
+Prints a line every 1,000 examples, then the number of examples, failures (any exception, or a
+broken contract) and lost words; with `--minutes M` it stops after M minutes (on a loaded machine)
+and reports the examples it reached:
 
 - keep: the words of every block together are the words of the source, in order;
 - strip: only words of notes the detector was sure of are gone, and every generated story paragraph
@@ -29,7 +31,7 @@ import time
 import traceback
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
@@ -52,7 +54,7 @@ class Tally:
 
     def fail(self, kind: str, detail: str) -> None:
         self.failures[kind] += 1
-        if len(self.first_failures) < 5:
+        if self.failures[kind] <= 2:  # the first two of each kind, so one kind does not hide the others
             self.first_failures.append(f"{kind}: {detail}")
 
 
@@ -196,29 +198,43 @@ def signal_soak(runs: int, seed_value: int) -> int:
     return len(problems)
 
 
+class OutOfTime(BaseException):
+    """The --minutes budget is spent (not an Exception: the soak counts those)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--epub-every", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--signals", type=int, default=0, help="stop N real builds at random points instead")
+    parser.add_argument("--minutes", type=float, default=0, help="stop after this long (0: run every example)")
     args = parser.parse_args()
     if args.signals:
         sys.exit(1 if signal_soak(args.signals, args.seed) else 0)
     tally = Tally()
 
+    start = time.perf_counter()
+
     @seed(args.seed)
     @settings(max_examples=args.examples, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate])
     @given(properties.stories())
     def soak(story: properties.GeneratedStory) -> None:
+        if args.minutes and time.perf_counter() - start > 60 * args.minutes:
+            raise OutOfTime
         try:
             check_story(story, tally.examples % args.epub_every == 0, tally)
         except Exception:  # counted, never raised: the soak goes on to the next example
             tally.fail("exception", traceback.format_exc(limit=3))
+        if tally.examples % 1000 == 0:
+            print(f"  {tally.examples} examples, {sum(tally.failures.values())} failures, "
+                  f"{time.perf_counter() - start:.0f} s", flush=True)
 
-    start = time.perf_counter()
-    soak()
+    try:
+        soak()
+    except OutOfTime:
+        print(f"stopped after {args.minutes:g} minutes")
     elapsed = time.perf_counter() - start
     print(f"examples:    {tally.examples} ({tally.epubs} also rendered to EPUB; "
           f"{tally.user_errors} refused with a PackagerError)")

@@ -28,6 +28,7 @@ from packager.render.cover import CoverImage, generate_cover, load_cover
 from packager.story import Story, load_story, slugify, stable_identifier
 from packager.transform.anthology import bind_anthology, distinct_authors
 from packager.transform.notes import NOTES_MODES
+from packager.transform.marks import cap_combining_marks, marks_warning
 from packager.transform.pipeline import prepare_book
 from packager.transform.typography import smarten
 
@@ -233,6 +234,7 @@ def render_story(source: StorySource, options: BuildOptions, collection: Collect
     warnings.extend(theme.warnings)
     cover = resolve_cover(story, options.cover, collection)
     keep_licence = bool(_setting(options.keep_licence, "keep_licence", False, *layers))
+    warnings.extend(marks_warning(cap_combining_marks(story.book), source.path))
     book, removed = prepare_book(story.book, notes_mode, options.smart_typography,  # type: ignore[arg-type]
                                  story.detect_options.disabled_rules, keep_licence)
     warnings.extend(_remote_reference_warnings(story))
@@ -268,6 +270,7 @@ def render_anthology(sources: tuple[StorySource, ...], options: BuildOptions, co
         layers = (story.sidecar.options, collection.options)
         mode = _notes_mode(options, *layers)
         keep_licence = bool(_setting(options.keep_licence, "keep_licence", False, *layers))
+        warnings.extend(marks_warning(cap_combining_marks(story.book), source.path))
         book, removed = prepare_book(story.book, mode, options.smart_typography,  # type: ignore[arg-type]
                                      story.detect_options.disabled_rules, keep_licence)
         stories.append(story)

@@ -27,6 +27,7 @@ from rich.tree import Tree
 
 from packager import __version__
 from packager.batch import BatchProgress, BatchReport, run_batch
+from packager.processes import request_stop
 from packager.build import KNOWN_FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
@@ -425,10 +426,6 @@ def main_options(
     """Turn stories kept as plain text or Markdown into EPUB 3 and typeset PDF books."""
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 # The status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
 
@@ -437,7 +434,9 @@ def main() -> None:
     """The `packager` command. Ctrl-C (or SIGTERM) stops it with one line and status 130: a file being
     written is removed on the way out (see build.write_outputs), and PDF workers are stopped, so
     nothing half-written and no stray temporary file stays behind."""
-    signal.signal(signal.SIGTERM, _terminated)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with Ctrl-C ignored
+        signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
         app()
         _flush_stdout()
@@ -453,6 +452,10 @@ def main() -> None:
         sys.exit(1)
     except OSError as error:  # what is printed could not be written (a full disk, a closed pipe)
         _stdout_failed(error)
+    # Stopped: a second Ctrl-C or SIGTERM now would raise past this line and end the command by the
+    # signal itself (status -2), after the message; the build is already stopping.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     err.print("[bold red]error:[/] interrupted")
     sys.exit(INTERRUPTED)
 

@@ -53,6 +53,10 @@ class Block:
     spans: list[Span] | None = None
     # A note of several paragraphs is one block (one aside, one endnote): its paragraphs, in order.
     parts: list[Block] | None = None
+    # A paragraph too long for the PDF to lay out whole, cut into consecutive paragraphs that print as
+    # one (render/pdf.py): `runs_on` on every piece but the last, `continues` on every piece but the first.
+    runs_on: bool = False
+    continues: bool = False
 
 
 @dataclass

@@ -32,6 +32,26 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+_stop_requested = False
+
+
+def request_stop(signum: int, frame: object) -> None:
+    """The build's handler for Ctrl-C and SIGTERM: remember that the build is to stop, and stop it
+    (KeyboardInterrupt). Remembered because a library may swallow the exception where it lands (a
+    `except BaseException` around a drawing), and the build must stop all the same: see
+    raise_if_stopped."""
+    global _stop_requested
+    _stop_requested = True
+    raise KeyboardInterrupt
+
+
+def raise_if_stopped() -> None:
+    """Stop now if Ctrl-C or SIGTERM came and its KeyboardInterrupt was swallowed on the way: called
+    after each piece of work done in this process (a PDF chunk laid out, a chunk waited for)."""
+    if _stop_requested:
+        raise KeyboardInterrupt
+
+
 def worker_start() -> None:
     """The first thing a worker does: leave Ctrl-C to the build (which stops its workers itself: one
     message, not a traceback from each), and die with its parent."""
@@ -41,11 +61,18 @@ def worker_start() -> None:
 
 @contextmanager
 def fork_server_started() -> Iterator[None]:
-    """Around the start of a pool: Ctrl-C held (a process half-started when it came would be missed,
-    and processes started meanwhile keep it blocked for good, leaving it to the build), and the fork
-    server told who its parent is, so that it dies with the build (see the import below)."""
+    """Around the start of a pool: Ctrl-C held (a process half-started when it came would be missed),
+    and ignored by the processes started meanwhile: a fork server inherits an ignored signal across
+    exec, so Ctrl-C to the process group while it imports WeasyPrint (seconds) gives no traceback from
+    it, and its workers inherit it from the fork server, leaving Ctrl-C to the build. Held first, then
+    ignored here: a Ctrl-C that comes meanwhile waits, blocked, for the build's own handler. The fork
+    server is also told who its parent is, so that it dies with the build (see the import below)."""
     os.environ[PARENT_VARIABLE] = str(os.getpid())
     block = getattr(signal, "pthread_sigmask", None)
+    if block:  # started first: starting it unblocks Ctrl-C (multiprocessing.resource_tracker), which
+        # would let a fork server started after it in the window import WeasyPrint with Ctrl-C open
+        from multiprocessing import resource_tracker
+        resource_tracker.ensure_running()
     previous = block(signal.SIG_BLOCK, {signal.SIGINT}) if block else None
     try:
         yield

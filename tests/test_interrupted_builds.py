@@ -256,3 +256,32 @@ def test_a_batch_stops_at_once_with_one_line(tmp_path, how):
     assert not [name for name in output_files(out) if name.endswith((".pdf", ".part"))]
     assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
         f"processes left running: {[pid for pid in seen if alive(pid)]}"
+
+
+def test_ctrl_c_to_the_process_group_while_the_workers_start_is_one_line(tmp_path):
+    """Ctrl-C from a terminal reaches every process of the group: the fork server too, which imports
+    WeasyPrint for seconds before the first worker starts. The build alone answers, with one line."""
+    story = war_and_peace_book_one(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "packager", "build", str(story), "--to", "epub,pdf",
+                                "--jobs", "2", "--out-dir", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment(tmp_path / "cache"),
+                               start_new_session=True)
+    seen: set[int] = set()
+    try:
+        def importing() -> bool:
+            seen.update(descendants(process.pid))
+            return any(loaded(pid, "libpango") for pid in seen)
+        assert wait_until(importing, 120), "the fork server never began to import WeasyPrint"
+        time.sleep(0.5)
+        seen.update(descendants(process.pid))
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == ["error: interrupted"]
+    assert output_files(tmp_path / "out") == []
+    assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
+        f"processes left running: {[pid for pid in seen if alive(pid)]}"

@@ -41,10 +41,11 @@ from packager import __version__
 from packager.model import Book
 from packager.progress import Counter, report
 from packager.parts import part_prefix, sweep_parts
-from packager.processes import fork_server_started, worker_start
+from packager.processes import fork_server_started, raise_if_stopped, worker_start
 from packager.render.assets import Theme, environment, styles_dir
 from packager.render.cover import COVER_SIZE, CoverFaces, CoverImage, generate_cover
 from packager.render.layout import Entry, front_blocks, note_group_names, plan, story_front_blocks
+from packager.render.paragraphs import cut_long_paragraphs
 from packager.render.stack import with_room
 
 LINK_PREFIX = "packager-anchor:"  # a cross-chunk link, resolved to its page when the chunks are merged
@@ -287,6 +288,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     theme's pages have equal side margins, and the running heads and numbers move to their side's
     margins with the text (a printed book whose gutter is only known once its pages are counted)."""
     cover = print_cover(cover, theme)
+    book = cut_long_paragraphs(book)  # no paragraph is laid out whole when it runs to many pages
     if variant:
         result = _build_whole(book, theme, cover, modified, jobs, cache_dir, variant)
         result.warnings = _font_warnings(book)
@@ -401,6 +403,7 @@ class _Pending:
     def result(self) -> _Rendered:
         if self.rendered is None:
             self.rendered = self.future.result()
+            raise_if_stopped()
             self.renderer.cache.put(self.key, self.rendered)
             self.renderer.result.rendered_chunks += 1
         return self.rendered
@@ -438,6 +441,7 @@ class _Renderer:
             return _Done(hit)
         if self.jobs <= 1:
             rendered = _render(job)
+            raise_if_stopped()
             self.cache.put(key, rendered)
             self.result.rendered_chunks += 1
             if on_done:
