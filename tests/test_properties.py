@@ -425,6 +425,10 @@ def test_every_line_of_text_is_in_some_block(story):
 @example(make_story(("1. The Beginning", "heading", 0, 1), ("Chapter 1: The Beginning", "heading_repeat", 1),
                       ("The sea was cold.", "story", 1)))
 def test_keep_loses_no_word(story):
+    # A line that is exactly the next heading's title is its index line (rule duplicate_heading): the
+    # heading is one block, printed before the notes that stood between its two lines. No word is lost,
+    # but they move: by design, so that shape is left to the heading tests.
+    assume(not _title_line_before_heading(story))
     lines, book = detect(story)
     got, expected = block_words(all_blocks(book)), words("\n".join(lines))
     at = next((k for k, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
