@@ -12,6 +12,8 @@ from the EPUB's bytes, so it is as valid and as reproducible as the EPUB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import io
 import re
 import zipfile
@@ -27,19 +29,25 @@ _BLOCKS = {"p", "ol", "ul", "table"}  # what starts a new paragraph number once 
 _UNTOUCHED = ("nav.xhtml", "cover.xhtml")
 
 
-def kepub_from_epub(data: bytes) -> bytes:
-    """The kepub of an EPUB written by `build_epub`: the same archive, entry for entry, with Kobo's
-    markup in its content documents."""
+def rewrite_documents(data: bytes, rewrite: Callable[[bytes], bytes], untouched: tuple[str, ...]) -> bytes:
+    """The same EPUB archive, entry for entry, with each XHTML content document passed through
+    `rewrite`, except those whose names end in one of `untouched`."""
     source = zipfile.ZipFile(io.BytesIO(data))
-    style = re.sub(r"/\*.*?\*/\s*", "", (styles_dir() / "kobo.css").read_text(encoding="utf-8"), flags=re.DOTALL)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             content = source.read(info.filename)
-            if info.filename.endswith(".xhtml") and not info.filename.endswith(_UNTOUCHED):
-                content = kobo_document(content, style)
+            if info.filename.endswith(".xhtml") and not info.filename.endswith(untouched):
+                content = rewrite(content)
             target.writestr(info, content)
     return out.getvalue()
+
+
+def kepub_from_epub(data: bytes) -> bytes:
+    """The kepub of an EPUB written by `build_epub`: the same archive, entry for entry, with Kobo's
+    markup in its content documents."""
+    style = re.sub(r"/\*.*?\*/\s*", "", (styles_dir() / "kobo.css").read_text(encoding="utf-8"), flags=re.DOTALL)
+    return rewrite_documents(data, lambda content: kobo_document(content, style), _UNTOUCHED)
 
 
 def kobo_document(document: bytes, style: str) -> bytes:

@@ -19,15 +19,14 @@ Made from the EPUB's bytes, entry for entry, so the book stays as valid and repr
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from functools import lru_cache
 
 import pyphen
 from lxml import etree
 
 from packager.render.hyphenation import BookHyphenator, _dictionary
+from packager.render.kepub import rewrite_documents
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SOFT_HYPHEN = "\u00ad"
@@ -63,15 +62,7 @@ def soft_hyphenated_epub(data: bytes, lang: str) -> bytes:
     dictionary = hyphenator(lang)
     if dictionary is None:
         return data
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename.endswith(".xhtml") and not info.filename.endswith(_UNTOUCHED):
-                content = _document(content, dictionary)
-            target.writestr(info, content)
-    return out.getvalue()
+    return rewrite_documents(data, lambda content: _document(content, dictionary), _UNTOUCHED)
 
 
 def _document(document: bytes, dictionary: BookHyphenator) -> bytes:
