@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from packager.detect.headings import match_heading
 from packager.detect.options import DetectOptions
 from packager.detect.paragraphs import is_blank
 from packager.detect.structure import SourceFile, detect_book
@@ -537,10 +538,18 @@ def test_title_and_by_line_give_the_metadata(story):
 
 
 def _title_line_before_heading(story: GeneratedStory) -> bool:
+    """A line that reads as exactly the title of a heading after it (`The.` … `Ch. 4 - The`), with at
+    most notes between: rule duplicate_heading's index line."""
+    squash = lambda text: re.sub(r"\W+", "", text).lower()  # noqa: E731 - as the rule compares them
     ordered = [line for _, line in sorted(story.numbers.items())]
-    for before, line in zip(ordered, ordered[1:]):
-        title = line.text.split(":", 1)[1].strip() if line.role == "heading" and ":" in line.text else None
-        if title and before.text.strip().lower() == title.lower():
+    for k, line in enumerate(ordered):
+        match = match_heading(line.text.strip().lstrip("#").strip()) if line.role == "heading" else None
+        if match is None or not match.title:
+            continue
+        j = k - 1
+        while j >= 0 and ordered[j].role == "note":
+            j -= 1
+        if j >= 0 and squash(ordered[j].text) == squash(match.title):
             return True
     return False
 
