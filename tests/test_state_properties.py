@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pikepdf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from packager.batch import _stylesheet_files, _Writer
@@ -196,6 +196,7 @@ def test_any_stylesheet_gives_a_theme_or_one_packager_error(tmp_path_factory, pi
 
 @settings(max_examples=6, **FAST)
 @given(st.lists(CSS_PIECES, min_size=1, max_size=4))
+@example(pieces=["p { break-before: page; }", "@page { size: 1mm 1mm; }", "@page { margin: 0; }"])  # too small a page
 def test_a_book_with_any_stylesheet_gives_a_pdf_with_every_chapter_heading_or_one_packager_error(tmp_path_factory, pieces):
     from packager.build import BuildOptions, render_story
     from packager.read.sources import find_stories

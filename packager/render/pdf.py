@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from packager import __version__
+from packager.errors import PackagerError
 from packager.model import Book
 from packager.progress import Counter, report
 from packager.parts import part_prefix, sweep_parts
@@ -697,6 +698,9 @@ def _retag_fonts(document, salt: int) -> None:
                 obj[key] = pikepdf.Name(f"/{tag}{name[7:]}")
 
 
+PDF_MIN_UNITS, PDF_MAX_UNITS = 3, 14400  # a PDF page's side, in points (ISO 32000)
+
+
 def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
            overlay_pages: list[tuple[int, int]], position: dict[str, tuple[int, float]],
            outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool,
@@ -710,6 +714,11 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
 
     merged = pikepdf.Pdf.new()
     sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
+    for source in sources[:1]:
+        box = source.pages[0].mediabox
+        if not all(PDF_MIN_UNITS <= float(side) <= PDF_MAX_UNITS for side in (box[2], box[3])):
+            raise PackagerError(f"the stylesheet's page size ({float(box[2]) / 72:.2f} x {float(box[3]) / 72:.2f} in) "
+                                "is outside what a PDF allows (0.04 to 200 in a side)")
     for source, start in zip(sources, starts):
         while len(merged.pages) < start:
             box = source.pages[0].mediabox
