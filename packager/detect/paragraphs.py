@@ -172,6 +172,9 @@ def _verse_lines(raw: list[str], measure: _Measure) -> str | None:
     indents = [_indent(line) for line in raw]
     set_in = [indent >= margin + SET_IN for indent in indents] if measure.indents_mean else [False] * len(raw)
     last = len(raw) - 1
+    if not any(set_in) and (len(raw[last].rstrip()) >= SHORT_FIT * width
+                            or any(_fit(raw[k], raw[k + 1]) >= SHORT_FIT * width for k in range(last))):
+        return None  # every line at the edge and one of them full: wrapped prose (most runs end here)
     fits = [_fit(raw[k], raw[k + 1]) for k in range(last)]
     keep: set[int] = set()  # k: the break after line k is kept
     if all(fit < SHORT_FIT * width for fit in fits) and len(raw[last].rstrip()) < SHORT_FIT * width \
