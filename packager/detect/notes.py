@@ -126,10 +126,17 @@ MAX_UNMARKED_NOTE_WORDS = 150  # a long unmarked paragraph is story, whatever wo
 def note_cues(text: str) -> tuple[int, int, list[str]]:
     """How strongly a paragraph reads as the writer talking to readers: the strong and the weak cues
     it holds. Dialogue (a paragraph opening with a quotation mark) and long paragraphs are story."""
+    strong, weak, cues = _cues(text)
+    return strong, weak, list(cues)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cues(text: str) -> tuple[int, int, tuple[str, ...]]:
+    """note_cues, once per text: the edge, prefix and run passes ask about the same paragraphs."""
     if _DIALOGUE.match(text) or len(text.split()) > MAX_UNMARKED_NOTE_WORDS:
-        return 0, 0, []
-    strong = list(dict.fromkeys(m.group(0).lower() for m in _STRONG.finditer(text)))
-    weak = list(dict.fromkeys(m.group(0).lower() for m in _WEAK.finditer(text)))
+        return 0, 0, ()
+    strong = tuple(dict.fromkeys(m.group(0).lower() for m in _STRONG.finditer(text)))
+    weak = tuple(dict.fromkeys(m.group(0).lower() for m in _WEAK.finditer(text)))
     return len(strong), len(weak), strong + weak
 
 
