@@ -20,6 +20,7 @@ from packager.errors import PackagerError
 from packager.parts import part_prefix, sweep_parts
 from packager.model import Block, Book, Metadata
 from packager.progress import report
+from packager.processes import raise_if_stopped
 from packager.read.collection import Collection
 from packager.read.sources import BookSource, StorySource
 from packager.read.sidecar import is_language_code
@@ -458,7 +459,10 @@ def notes_report(story: Story, removed: list[Block]) -> str:
 
 
 def write_outputs(out_dir: Path, slug: str, rendered: dict[str, bytes]) -> list[Path]:
-    """Write every output through a temporary file and a rename; on any error remove what was begun."""
+    """Write every output through a temporary file and a rename; on any error remove what was begun.
+    A Ctrl-C swallowed on the way (see processes.raise_if_stopped) stops the build here, before any
+    output is written."""
+    raise_if_stopped()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

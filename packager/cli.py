@@ -27,7 +27,7 @@ from rich.tree import Tree
 
 from packager import __version__
 from packager.batch import BatchProgress, BatchReport, run_batch
-from packager.processes import request_stop
+from packager.processes import quiet_swallowed_stop, request_stop
 from packager.build import KNOWN_FORMATS, BuildOptions, check_options
 from packager.errors import PackagerError
 from packager.model import Block, Book
@@ -437,6 +437,7 @@ def main() -> None:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with Ctrl-C ignored
         signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    sys.unraisablehook = quiet_swallowed_stop
     try:
         app()
         _flush_stdout()

@@ -45,6 +45,16 @@ def request_stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def quiet_swallowed_stop(unraisable: "sys.UnraisableHookArgs") -> None:
+    """sys.unraisablehook for the build: a Ctrl-C that lands in a finalizer (WeasyPrint's
+    FontConfiguration.__del__, while the garbage collector runs) cannot stop anything there, and
+    Python would print it as an "Exception ignored" traceback. It is remembered (request_stop) and
+    raised at the next raise_if_stopped instead; anything else is printed as Python would."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop_requested:
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def raise_if_stopped() -> None:
     """Stop now if Ctrl-C or SIGTERM came and its KeyboardInterrupt was swallowed on the way: called
     after each piece of work done in this process (a PDF chunk laid out, a chunk waited for)."""

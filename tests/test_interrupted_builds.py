@@ -285,3 +285,23 @@ def test_ctrl_c_to_the_process_group_while_the_workers_start_is_one_line(tmp_pat
     assert output_files(tmp_path / "out") == []
     assert wait_until(lambda: not [pid for pid in seen if alive(pid)], 15), \
         f"processes left running: {[pid for pid in seen if alive(pid)]}"
+
+
+def test_a_ctrl_c_that_lands_in_a_finalizer_prints_nothing_and_stops_the_build_after():
+    # WeasyPrint's FontConfiguration.__del__ can be running when Ctrl-C comes: Python cannot raise it
+    # there and would print "Exception ignored in ..." with a traceback; the build keeps it for later
+    script = """
+import signal, sys
+from packager import processes
+sys.unraisablehook = processes.quiet_swallowed_stop
+class Finalized:
+    def __del__(self):
+        processes.request_stop(signal.SIGINT, None)
+Finalized()
+try:
+    processes.raise_if_stopped()
+except KeyboardInterrupt:
+    print("stopped")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (result.stdout, result.stderr) == ("stopped\n", "")
