@@ -135,11 +135,16 @@ _NOT_IN_NAMES = {"the", "a", "an", "of", "and", "in", "on", "at", "to", "for", "
 _NAME_TOKEN = re.compile(r"^(?:[A-Z]\.?|[A-Z][a-z'\u2019\-]+|[A-Z][a-z]*[A-Z][a-z]+)$")
 
 
+MAX_NAME_LINE = 120  # characters: four names with room for spacing and emphasis
+
+
 def name_line(text: str) -> str | None:
     """`M J Bradley`, `Ada Marsh`: what reads as a person's name alone on a line (2 to 4 words, each a
     capitalised word or an initial, none a word titles use). Under a line at the top, with the first
     heading under it, it confirms that line as the title (the name is not taken as the author: a
     fandom's name reads the same)."""
+    if len(text) > MAX_NAME_LINE:  # not a name, and not worth splitting (a chapter saved on one line)
+        return None
     words = text.strip().strip("*_").strip().split()
     if not 2 <= len(words) <= 4:
         return None
@@ -305,4 +310,4 @@ def navigation_line(line: str) -> bool:
 
 def downloader_end(line: str) -> bool:
     """Rule `downloader_end`: FanFicFare's `End file.` closing its text export."""
-    return line.strip().rstrip(".").lower() == "end file"
+    return len(line) <= 80 and line.strip().rstrip(".").lower() == "end file"

@@ -10,7 +10,10 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from packager.detect.breaks import symbol_line
 from packager.detect.frontmatter import by_line, downloader_field
+from packager.detect.headings import looks_like_title_line, named_section, numbered_heading
+from packager.detect.notes import explicit_marker
 
 MIN_WRAPPED_LINES = 6
 _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
@@ -39,10 +42,11 @@ def is_blank(line: str) -> bool:
     return not line.strip() and not _NBSP_ONLY.match(line)
 
 
-def is_hard_wrapped(lines: list[str]) -> bool:
+def is_hard_wrapped(lines: list[str], groups: list[list[int]] | None = None) -> bool:
     """Hard-wrapped text (Project Gutenberg style): most lines sit in multi-line groups and none of the
-    long ones runs far past a typewriter width."""
-    groups = _groups(lines)
+    long ones runs far past a typewriter width. `groups`: the text's runs of lines, when known."""
+    if groups is None:
+        groups = _groups(lines)
     multi = [g for g in groups if len(g) > 1]
     in_multi = sum(len(g) for g in multi)
     total = sum(len(g) for g in groups)
@@ -59,8 +63,6 @@ def is_hard_wrapped(lines: list[str]) -> bool:
 def nbsp_lines_are_spacing(lines: list[str]) -> bool:
     """Rule `nbsp_spacing`: where the text marks its breaks with symbols (`—-`, `* * *`), lines of
     non-breaking spaces are spacing a web page left around them, not breaks of their own."""
-    from packager.detect.breaks import symbol_line
-
     if not any("\u00a0" in line for line in lines):
         return False
     return any(line.strip() and not _NBSP_ONLY.match(line) and symbol_line(line) for line in lines)
@@ -88,9 +90,10 @@ def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = N
     otherwise every line is its own paragraph. `line_offset` is added to line numbers. With
     `keep_lines` (rule `verse_lines` on), a unit whose breaks are the author's (verse, a signature, a
     Markdown hard break) carries them in `kept_text`."""
-    if wrapped is None:
-        wrapped = markdown or is_hard_wrapped(lines)
-    groups = _groups(lines, nbsp_lines_are_spacing(lines))
+    spacing = nbsp_lines_are_spacing(lines)
+    groups = _groups(lines, spacing)
+    if wrapped is None:  # the runs are the same unless lines of non-breaking spaces are spacing
+        wrapped = markdown or is_hard_wrapped(lines, None if spacing else groups)
     measure = _Measure.of(lines, groups) if wrapped and keep_lines and not markdown else None
     units: list[Unit] = []
     previous_end = -1
@@ -136,11 +139,12 @@ class _Measure:
             return None
         lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
         width = lengths[int(0.9 * (len(lengths) - 1))]
-        margin = statistics.mode(_indent(lines[i]) for g in multi for i in g[1:])
+        indent = {i: len(lines[i]) - len(lines[i].lstrip(" \t")) for g in multi for i in g}  # _indent
+        margin = statistics.mode(indent[i] for g in multi for i in g[1:])
         # A full line set in with the next at the edge, inside a run of lines: a paragraph's opening,
         # where a text marks its paragraphs by indenting them and leaves out the blank lines.
         openings = sum(1 for g in multi for a, b in zip(g[1:], g[2:])
-                       if _indent(lines[a]) >= margin + SET_IN and _indent(lines[b]) <= margin
+                       if indent[a] >= margin + SET_IN and indent[b] <= margin
                        and _fit(lines[a], lines[b]) >= ROOM_FIT * width)
         return _Measure(width, margin, openings < MAX_INDENTED_OPENINGS)
 
@@ -169,12 +173,13 @@ def _verse_lines(raw: list[str], measure: _Measure) -> str | None:
     each opening a quotation and ending a sentence. Returns the text with the kept breaks as `\n`
     and each line's indentation, or None when every break is a wrap."""
     width, margin = measure.width, measure.margin
+    last = len(raw) - 1
+    if not (measure.indents_mean and any(line[0] in " \t" and _indent(line) >= margin + SET_IN for line in raw)) \
+            and (len(raw[last].rstrip()) >= SHORT_FIT * width
+                 or any(_fit(raw[k], raw[k + 1]) >= SHORT_FIT * width for k in range(last))):
+        return None  # every line at the edge and one of them full: wrapped prose (most runs end here)
     indents = [_indent(line) for line in raw]
     set_in = [indent >= margin + SET_IN for indent in indents] if measure.indents_mean else [False] * len(raw)
-    last = len(raw) - 1
-    if not any(set_in) and (len(raw[last].rstrip()) >= SHORT_FIT * width
-                            or any(_fit(raw[k], raw[k + 1]) >= SHORT_FIT * width for k in range(last))):
-        return None  # every line at the edge and one of them full: wrapped prose (most runs end here)
     fits = [_fit(raw[k], raw[k + 1]) for k in range(last)]
     keep: set[int] = set()  # k: the break after line k is kept
     if all(fit < SHORT_FIT * width for fit in fits) and len(raw[last].rstrip()) < SHORT_FIT * width \
@@ -239,10 +244,6 @@ def _is_by_after_short_line(previous: str, line: str) -> bool:
 
 def _opens_own_block(line: str) -> bool:
     """In wrapped plain text, a heading, a note marker or a break line never joins the line before."""
-    from packager.detect.breaks import symbol_line
-    from packager.detect.headings import numbered_heading, named_section
-    from packager.detect.notes import explicit_marker
-
     text = line.strip()
     if not text or text[0].islower():
         return False  # the rest of a sentence, whatever word it starts with
@@ -253,8 +254,6 @@ _NOTE_END = _SENTENCE_END + ("]", ")", "*")
 
 
 def _opens_a_note(line: str) -> bool:
-    from packager.detect.notes import explicit_marker
-
     return bool(explicit_marker(line.strip()))
 
 
@@ -270,8 +269,6 @@ def _heading_has_ended(heading_line: str, line: str) -> bool:
     """A heading line (`Chapter 1: Arrival`) in wrapped plain text: the next line is story, unless the
     heading is bare (`CHAPTER I.`) and the line reads as its title. Joined to the heading, a line of
     story would turn it into a paragraph, and the chapter into the text of the one before."""
-    from packager.detect.headings import looks_like_title_line, named_section, numbered_heading
-
     heading = numbered_heading(heading_line.strip()) or named_section(heading_line.strip())
     return heading is not None and (heading.title is not None or not looks_like_title_line(line))
 

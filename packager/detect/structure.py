@@ -324,6 +324,8 @@ def _contents_titles(units: list[Unit], heading_of: dict[int, HeadingMatch], sta
         key = _squash(unwrap(_ENTRY_NUMBER.sub("", unwrap(units[entry].text))))
         if key:
             keys.setdefault(key, entry)
+    if len(keys) < 2:
+        return  # two entries must stand again below (most texts have no list: no scan of the whole)
     found: dict[int, int] = {}
     for i in range(k, len(units)):
         unit = units[i]
