@@ -458,7 +458,10 @@ def test_folders_nested_past_python_recursion_are_one_line(tmp_path):
         Path("story.txt").write_text("S\n\nChapter 1\n\nIt.\n", encoding="utf-8")
     finally:
         os.chdir(here)
-    result = packager(tmp_path, "build", "deep", "--to", "epub", "--out-dir", tmp_path / "out")
+    try:
+        result = packager(tmp_path, "build", "deep", "--to", "epub", "--out-dir", tmp_path / "out")
+    finally:  # too deep for shutil.rmtree (pytest's clean-up of old temporary folders) to remove
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
     line = assert_one_line_error(result, 1, "deep/d/d", tmp_path / "out")
     assert "folders nested more than 100 deep" in line
 
