@@ -1,7 +1,7 @@
 """Linear cost: reading and detection time per MB for 1, 10 and 50 MB stories and a 10 MB story on
 one line, and the peak memory of an EPUB build of the 50 MB story.
 
-    python3 benchmarks/bench_linear.py [--repeat 3] [--no-memory]
+    python3 benchmarks/bench_linear.py [--repeat 3] [--no-memory] [--baseline CHECKOUT]
 
 The stories are War and Peace's text (from ../shared) cut or repeated to size, each repetition's
 books renumbered so they stay distinct parts; the one-line story is its paragraphs joined by spaces
@@ -9,6 +9,11 @@ on a single line, as some exporters save a chapter. Times are in this process (n
 best of `--repeat` runs: reading (bytes to lines), detection (lines to the model) and preparation
 (notes, typography, emphasis). Linear cost shows as the same time per MB at every size: the ratio
 of the 50 MB story's time per MB to the 1 MB story's should stay near 1.
+
+With `--baseline`, a checkout of another version (`git worktree add ../baseline <commit>`) is timed
+on the same stories, each story in a fresh process per version, the two versions taking turns
+(`--repeat` turns each, the best kept): the ratio of this version's read+detect time per MB to the
+baseline's is printed for each story (1.0: no worse).
 """
 
 from __future__ import annotations
@@ -80,6 +85,36 @@ def timed(path: Path, repeat: int) -> dict[str, float]:
     return best
 
 
+def timed_in_process(checkout: Path, path: Path) -> dict[str, float]:
+    """timed(path, 1) in a fresh Python whose `packager` is the one in `checkout`."""
+    import os
+
+    result = subprocess.run([sys.executable, __file__, "--time-one", str(path)], check=True, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(checkout)}, cwd=checkout)
+    return json.loads(result.stdout)
+
+
+def compare(folder: Path, inputs: dict[str, str], baseline: Path, repeat: int) -> None:
+    """Each story's read+detect time per MB, this version's against the baseline's, taking turns."""
+    here = Path(__file__).resolve().parents[1]
+    figures: dict[str, dict[str, float]] = {}
+    print(f"{'story':<16} {'MB':>6} {'this s/MB':>10} {'baseline s/MB':>14} {'ratio':>6}")
+    for name, text in inputs.items():
+        path = folder / (re.sub(r"\W+", "-", name) + ".txt")
+        path.write_text(text, encoding="utf-8")
+        size = path.stat().st_size / MB
+        best = {"this": float("inf"), "baseline": float("inf")}
+        for _ in range(repeat):
+            for label, checkout in (("this", here), ("baseline", baseline)):
+                seconds = timed_in_process(checkout, path)
+                best[label] = min(best[label], seconds["read"] + seconds["detect"])
+        ratio = best["this"] / best["baseline"]
+        figures[name] = {"mb": round(size, 2), "this_s_per_mb": round(best["this"] / size, 4),
+                         "baseline_s_per_mb": round(best["baseline"] / size, 4), "ratio": round(ratio, 3)}
+        print(f"{name:<16} {size:6.1f} {best['this'] / size:10.3f} {best['baseline'] / size:14.3f} {ratio:6.2f}")
+    print(json.dumps(figures))
+
+
 def peak_memory_of_epub_build(path: Path, out: Path) -> tuple[float, float]:
     """Peak resident memory (MB) and wall time of `packager build --to epub`, measured by a parent
     process that does nothing else (ru_maxrss of its children)."""
@@ -97,7 +132,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true", help="skip the EPUB build of the 50 MB story")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another version to time beside this one")
+    parser.add_argument("--time-one", type=Path, help=argparse.SUPPRESS)  # one timing, for --baseline
     args = parser.parse_args()
+    if args.time_one:
+        print(json.dumps(timed(args.time_one, 1)))
+        return
     if not BOOK.is_file():
         sys.exit(f"{BOOK} is missing: ../shared must sit beside the repository")
     body = war_and_peace_body()
@@ -106,6 +146,9 @@ def main() -> None:
         folder = Path(tmp)
         inputs = {"1 MB": story_of_size(body, 1), "10 MB": story_of_size(body, 10),
                   "50 MB": story_of_size(body, 50), "10 MB, one line": one_line_story(body, 10)}
+        if args.baseline:
+            compare(folder, inputs, args.baseline.resolve(), args.repeat)
+            return
         print(f"{'story':<16} {'MB':>6} {'read':>8} {'detect':>8} {'prepare':>8} {'read+detect':>12}  s/MB")
         for name, text in inputs.items():
             path = folder / (re.sub(r"\W+", "-", name) + ".txt")
