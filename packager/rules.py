@@ -9,5 +9,5 @@ RULE_NAMES: set[str] = (
     | {"edge_content", "formatting_legend", "symbol_line", "blank_gap", "dateline", "title_on_next_line",
        "duplicate_heading", "note_continues", "note_chapter", "note_fence", "markdown_outline", "heading_group",
        "contents_list", "yaml_front_matter", "ao3_layout", "opening_text", "summary_label", "after_the_end",
-       "posted_line", "navigation_line", "verse_lines"}
+       "posted_line", "navigation_line", "verse_lines", "markdown_syntax"}
 )

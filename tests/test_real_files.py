@@ -370,3 +370,28 @@ def test_a_title_over_a_name_over_the_first_heading_is_the_title(tmp_path):
     data = inspect_json(write(tmp_path, story, "story.md"))
     assert data["title"] == "The Lamp"
     assert data["author"] is None  # a name alone may be a fandom's: never taken as the author
+
+
+def test_a_text_file_written_in_markdown_is_read_as_markdown(tmp_path):
+    story = ("# The Ferry\n\n## Chapter 1: The Crossing\n\n> A/N: thanks for reading!\n\n"
+             "The ferry left at dawn, heavy with carts.\n\n## Chapter 2: The Landing\n\nThey came in at noon.\n")
+    as_text, as_markdown = (inspect_json(write(tmp_path, story, name)) for name in ("story.txt", "story.md"))
+    assert as_text == as_markdown
+    assert chapters(as_text) == [(1, "The Crossing"), (2, "The Landing")]
+
+
+def test_a_static_sites_page_saved_as_text_joins_its_soft_wrapped_lines(tmp_path):
+    story = ("---\ntitle: The Lamp\nauthor: Ada Marsh\n---\nShe lit the lamp at dusk and\n"
+             "carried it down to the quay.\n\nThe boats came in.\n")
+    data = inspect_json(write(tmp_path, story))
+    blocks = data["chapters"][0]["blocks"]
+    assert [b["lines"] for b in blocks if b["kind"] == "paragraph"] == [[5, 6], [8, 8]]
+
+
+def test_a_text_file_with_a_hash_line_or_a_paragraph_a_line_stays_text():
+    from packager.detect.paragraphs import markdown_syntax
+    assert not markdown_syntax(["The Lamp", "", "# # #", "", "She lit it.", "", "###", "", "Dark."])
+    one_a_line = ["# The Lamp", "## Chapter 1", *[f"Line {k} of the story, each its own paragraph." for k in range(10)],
+                  "## Chapter 2", "More."]
+    assert not markdown_syntax(one_a_line)  # Markdown would join these ten paragraphs into one
+    assert markdown_syntax(["# The Lamp", "", "## Chapter 1", "", "She lit it.", "", "## Chapter 2", "", "Dark."])

@@ -84,6 +84,37 @@ def _groups(lines: list[str], nbsp_spacing: bool = False) -> list[list[int]]:
     return groups
 
 
+_ATX_HEADING = re.compile(r"^#{1,6}[ \t]*[^\s#]")
+MIN_MARKDOWN_HEADINGS = 2
+MAX_JOINED_SHARE = 0.2  # of a text's lines: what Markdown may join that one-paragraph-a-line would not
+
+
+def markdown_syntax(lines: list[str], front_matter: bool = False) -> bool:
+    """Rule `markdown_syntax`: a plain-text file written in Markdown (a `.txt` saved from a Markdown
+    editor, a static site's page). YAML front matter (`front_matter`: a static site's page, whose
+    lines Markdown joins as the site did), or two or more ATX headings (`# Title`, `## Chapter 1`,
+    `##Chapter 1`) over paragraphs set apart by blank lines or hard-wrapped, so that reading it as
+    Markdown joins no more lines than reading it as text would. A line of hashes alone is a scene
+    break, not a heading."""
+    if front_matter:
+        return True
+    headings = 0
+    for line in lines:
+        if line[:1] == "#" and _ATX_HEADING.match(line) and not symbol_line(line):
+            headings += 1
+            if headings >= MIN_MARKDOWN_HEADINGS:
+                break
+    else:
+        return False
+    groups = _groups(lines)
+    # lines Markdown would join to the line above: not the first of a run, not a block of their own,
+    # not under a heading
+    joined = sum(1 for g in groups for i in g[1:]
+                 if not _MD_BLOCK_START.match(lines[i]) and not lines[i - 1].lstrip().startswith("#"))
+    total = sum(len(g) for g in groups)
+    return joined <= MAX_JOINED_SHARE * total or is_hard_wrapped(lines, groups)
+
+
 def build_units(lines: list[str], line_offset: int = 0, wrapped: bool | None = None,
                 markdown: bool = False, keep_lines: bool = True) -> list[Unit]:
     """Split lines into units. In hard-wrapped text (and in Markdown) a run of lines is one paragraph;

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from packager.detect import breaks, frontmatter, notes
 from packager.detect.headings import HeadingMatch, bare_numeral, looks_like_title_line, match_heading, unwrap
 from packager.detect.options import DetectOptions
-from packager.detect.paragraphs import Unit, build_units
+from packager.detect.paragraphs import Unit, build_units, markdown_syntax
 from packager.model import Block, Book, Chapter, Metadata
 
 
@@ -163,7 +163,8 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
                                    reason="a YAML front-matter block"))
         body_lines = lines[end + 1:]
         offset = end + 1
-    units = build_units(body_lines, offset, markdown=source.markdown, keep_lines="verse_lines" not in options)
+    markdown = source.markdown or "markdown_syntax" not in options and markdown_syntax(body_lines, bool(yaml))
+    units = build_units(body_lines, offset, markdown=markdown, keep_lines="verse_lines" not in options)
     if not units:
         return reading
     disabled = options
@@ -195,7 +196,7 @@ def _read_file(source: SourceFile, options: DetectOptions, chapter_file: bool, f
     if not ao3 and not gutenberg and "contents_list" not in disabled:
         _contents_titles(units, heading_of, start_index)
     note_sections, subsections = _markdown_outline(units, heading_of, start_index, disabled) \
-        if source.markdown else ({}, set())
+        if markdown else ({}, set())
     headings = _resolve_headings(units, heading_of, start_index, disabled)
     usual_gap = 1 if ao3 else breaks.typical_gap([u.gap_before for u in units[start_index + 1:]])
 

@@ -36,7 +36,7 @@ def ellipses(text: str) -> str:
 
 
 def _closed_up(match: re.Match[str]) -> str:
-    """An em dash for a dash at a line's join whose left side is closed up to a word (what `\w`
+    """An em dash for a dash at a line's join whose left side is closed up to a word (what `\\w`
     matches: a letter, a digit or `_`); the match unchanged otherwise."""
     start = match.start()
     before = match.string[start - 1] if start else ""
