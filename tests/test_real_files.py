@@ -395,3 +395,12 @@ def test_a_text_file_with_a_hash_line_or_a_paragraph_a_line_stays_text():
                   "## Chapter 2", "More."]
     assert not markdown_syntax(one_a_line)  # Markdown would join these ten paragraphs into one
     assert markdown_syntax(["# The Lamp", "", "## Chapter 1", "", "She lit it.", "", "## Chapter 2", "", "Dark."])
+
+
+def test_a_markdown_heading_without_a_space_is_told_from_a_hashtag_by_its_first_letter():
+    from packager.detect.headings import match_heading
+    assert match_heading("##Chapter 1").number == 1
+    assert match_heading("#...But Mostly for Revenge").title == "...But Mostly for Revenge"
+    assert match_heading("#\u201cRun!\u201d").title == "\u201cRun!\u201d"
+    assert match_heading("#hashtag") is None
+    assert match_heading("#...") is None

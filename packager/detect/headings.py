@@ -110,8 +110,9 @@ def markdown_heading(line: str) -> HeadingMatch | None:
     if not match:
         return None
     text = unwrap(match["text"])
+    first = next((c for c in text if c.isalnum()), "")  # `#...But Mostly for Revenge`: its first letter
     if not text or (not match.group(0)[len(match["hashes"]):][:1].isspace() and not (
-            text[0].isupper() or text[0].isdigit() or not text[0].isascii())):
+            first.isupper() or first.isdigit() or not first.isascii())):
         return None  # `#hashtag` is a word, `#Reunion` a heading
     inner = numbered_heading(text) or named_section(text) or bare_numeral(text)
     family = f"markdown:{len(match['hashes'])}"
