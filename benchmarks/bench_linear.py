@@ -5,7 +5,8 @@ one line, and the peak memory of an EPUB build of the 50 MB story.
 
 The stories are War and Peace's text (from ../shared) cut or repeated to size, each repetition's
 books renumbered so they stay distinct parts; the one-line story is its paragraphs joined by spaces
-on a single line, as some exporters save a chapter. Times are in this process (no start-up), the
+on a single line, as some exporters save a chapter. Times are this process's CPU time (no start-up;
+less swayed than the clock by other work on a shared machine), the
 best of `--repeat` runs: reading (bytes to lines), detection (lines to the model) and preparation
 (notes, typography, emphasis). Linear cost shows as the same time per MB at every size: the ratio
 of the 50 MB story's time per MB to the 1 MB story's should stay near 1.
@@ -72,13 +73,13 @@ def one_line_story(body: str, megabytes: float) -> str:
 def timed(path: Path, repeat: int) -> dict[str, float]:
     best: dict[str, float] = {}
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         source = read_text_file(path)
-        read = time.perf_counter()
+        read = time.process_time()
         book = detect_book([SourceFile(source.lines)])
-        detected = time.perf_counter()
+        detected = time.process_time()
         prepare_book(book, "keep")
-        prepared = time.perf_counter()
+        prepared = time.process_time()
         for name, seconds in (("read", read - start), ("detect", detected - read), ("prepare", prepared - detected)):
             best[name] = min(best.get(name, seconds), seconds)
         del source, book
