@@ -164,17 +164,20 @@ def sidecar_heading(text: str, pattern: re.Pattern[str]) -> HeadingMatch | None:
 
 _CENTRED = re.compile(r"^-+>\s*|\s*(?:<-+|-+>)$")
 _WRAPPED = re.compile(r"^(?P<w>\*{1,3}|_{1,3})(?P<text>[^*_].*?)(?P=w)$")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"])")
 
 
 def unwrap(text: str) -> str:
     """A heading as the page shows it: without rentry's centring arrows (`-> Title <-`), a whole-line
     bold or italic wrapper (`**Chapter 1: Title**`), or Markdown escapes (`Ace\\'s`)."""
     text = text.strip()
-    for _ in range(2):
-        text = _CENTRED.sub("", text).strip()
-        if (match := _WRAPPED.match(text)):
-            text = match["text"].strip()
-    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!'\"])", r"\1", text)
+    # only a line that starts or ends as arrows or a wrapper do (most lines: none of them) is rewritten
+    if text[:1] in ("-", "*", "_") or text[-1:] in ("-", ">"):
+        for _ in range(2):
+            text = _CENTRED.sub("", text).strip()
+            if (match := _WRAPPED.match(text)):
+                text = match["text"].strip()
+    return _ESCAPED.sub(r"\1", text) if "\\" in text else text
 
 
 def match_heading(line: str, options: DetectOptions = DetectOptions()) -> HeadingMatch | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 
 from packager.detect.breaks import symbol_line
@@ -168,15 +169,24 @@ class _Measure:
         multi = [g for g in groups if len(g) > 1]
         if not multi:
             return None
-        lengths = sorted(len(lines[i].rstrip()) for g in multi for i in g)
+        lengths: list[int] = []
+        inner: Counter[int] = Counter()  # the indents of lines after a run's first
+        for g in multi:
+            for position, i in enumerate(g):
+                line = lines[i]
+                lengths.append(len(line.rstrip()))
+                if position:
+                    inner[len(line) - len(line.lstrip(" \t"))] += 1
+        lengths.sort()
         width = lengths[int(0.9 * (len(lengths) - 1))]
-        indent = {i: len(lines[i]) - len(lines[i].lstrip(" \t")) for g in multi for i in g}  # _indent
-        margin = statistics.mode(indent[i] for g in multi for i in g[1:])
+        margin = inner.most_common(1)[0][0]  # statistics.mode: the first seen of the commonest
         # A full line set in with the next at the edge, inside a run of lines: a paragraph's opening,
         # where a text marks its paragraphs by indenting them and leaves out the blank lines.
-        openings = sum(1 for g in multi for a, b in zip(g[1:], g[2:])
-                       if indent[a] >= margin + SET_IN and indent[b] <= margin
-                       and _fit(lines[a], lines[b]) >= ROOM_FIT * width)
+        openings = 0
+        if len(inner) > 1:  # every line at one edge: nothing is set in
+            openings = sum(1 for g in multi for a, b in zip(g[1:], g[2:])
+                           if _indent(lines[a]) >= margin + SET_IN and _indent(lines[b]) <= margin
+                           and _fit(lines[a], lines[b]) >= ROOM_FIT * width)
         return _Measure(width, margin, openings < MAX_INDENTED_OPENINGS)
 
 

@@ -713,8 +713,11 @@ def _same_heading(unit: Unit, heading: HeadingMatch, options: DetectOptions) -> 
     return heading.title is not None and _squash(unit.text) == _squash(heading.title)
 
 
+_NOT_WORD = re.compile(r"\W+")
+
+
 def _squash(text: str) -> str:
-    return re.sub(r"\W+", "", text).lower()
+    return _NOT_WORD.sub("", text).lower()
 
 
 def _numerals_that_continue(candidates: dict[int, HeadingMatch]) -> dict[int, HeadingMatch]:
