@@ -404,3 +404,15 @@ def test_a_markdown_heading_without_a_space_is_told_from_a_hashtag_by_its_first_
     assert match_heading("#\u201cRun!\u201d").title == "\u201cRun!\u201d"
     assert match_heading("#hashtag") is None
     assert match_heading("#...") is None
+
+
+def test_the_works_end_notes_are_a_note_of_their_own_after_the_last_chapters():
+    # AO3's `Afterword` page holds the work's `End Notes`: they close the last chapter, after its own
+    # `Chapter End Notes`, as a second note, and the `Afterword` label between is the page, not a note
+    data = inspect_json(shared("realworld", "ao3gpt2-afterwards.txt"))
+    last = [b for b in data["chapters"][-1]["blocks"] if b["kind"] == "note"]
+    assert [b["lines"][0] for b in last][-2:] == [913, 926]
+    assert all(not (b["lines"][0] <= 923 <= b["lines"][1]) for b in last)  # `Afterword`, line 923
+    # AO3's pointer to the end notes points elsewhere: the story under it is no note
+    preparations = next(c for c in data["chapters"] if c["title"] == "Preparations")
+    assert [b for b in preparations["blocks"] if b["lines"][0] == 280][0]["kind"] == "paragraph"

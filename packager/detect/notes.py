@@ -206,6 +206,12 @@ def note_label(text: str) -> NoteMatch | None:
 
 NOTE_RULES["note_label"] = note_label
 
+
+def heads_a_note(text: str) -> bool:
+    """A label that heads a note of its own (AO3's `End Notes` after a chapter's end notes). AO3's
+    pointer `See the end of the chapter for notes` heads none: it points to a note elsewhere."""
+    return note_label(text) is not None and not _POINTER.match(text.strip())
+
 _LISTENING = re.compile(
     r"^[\s>*_\[(-]*(?:(?:recommended|suggested)\s+(?:listening|music|song)|random\s+\w+\s+song|bgm|ost|"
     r"music|soundtrack|song|now\s+playing|listen(?:ing)?\s+to)\s*[:\uff1a]", re.IGNORECASE)

@@ -965,6 +965,8 @@ def _note_runs(body: list[int], units: list[Unit], usual_gap: int, disabled: Det
         j = k + 1
         while j < n:
             following = units[body[j]]
+            if j > k + 1 and notes.heads_a_note(following.text):
+                break  # a label of its own (AO3's `End Notes` after a chapter's): a note of its own
             if not tail:
                 if following.gap_before > usual_gap or breaks.symbol_line(following.raw[0]) \
                         or notes.never_note(following.text, disabled):
