@@ -555,11 +555,23 @@ def _title_line_before_heading(story: GeneratedStory) -> bool:
 
 
 def _same_line_above_two_headings(story: GeneratedStory) -> bool:
+    """Rule `heading_group` as it reads a story: the run of short lines set above each heading (no
+    note or break among them, each as far from the line above as the next is), and a line of a run
+    that stands in the runs of two headings, punctuation and case aside (`The`, `The.`), is the
+    story's title repeated: the line nearest a heading that is one joins it."""
     ordered = [line for _, line in sorted(story.numbers.items())]
-    above = Counter(before.text.strip().lower() for before, line in zip(ordered, ordered[1:])
-                    if line.role == "heading" and before.role not in ("heading", "heading_repeat")
-                    and before.gap_before >= line.gap_before)
-    return any(count >= 2 for count in above.values())
+    runs = []
+    for k, line in enumerate(ordered):
+        if line.role != "heading":
+            continue
+        run, j = [], k - 1
+        while j >= 0 and ordered[j].role not in ("heading", "heading_repeat", "heading_title", "note", "break") \
+                and ordered[j].gap_before >= ordered[j + 1].gap_before:
+            run.append(re.sub(r"\W+", "", ordered[j].text).lower())
+            j -= 1
+        runs.append(run)
+    seen = Counter(text for run in runs for text in set(run))
+    return any(run and run[0] and seen[run[0]] >= 2 for run in runs)
 
 
 def _lone_markdown_heading_on_top(story: GeneratedStory) -> bool:
@@ -580,6 +592,9 @@ def _lone_markdown_heading_on_top(story: GeneratedStory) -> bool:
                       ("Chapter 2", "heading", 1, 2), ("The End", "story", 1)))
 @example(make_story(("1. Ørsted", "heading", 0, 1), ("Chapter 1: Ørsted", "heading_repeat", 1),
                     ("* * *", "break", 2), ("The", "story", 2)))  # an index line whose title starts with Ø
+@example(make_story(("Chapter 1", "heading", 0, 1), ("It rained.", "story", 2), ("The", "story", 2),
+                    ("Chapter Two", "heading", 1, 2), ("It rained.", "story", 2), ("The.", "story", 2),
+                    ("Chapter 3", "heading", 1, 3), ("It rained.", "story", 2)))  # `The` / `The.`: one line
 def test_every_generated_heading_opens_one_chapter(story):
     """Blank-line separated text: one chapter per generated heading, in order, with the number the
     heading prints."""
