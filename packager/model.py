@@ -16,7 +16,7 @@ CONFIDENT_NOTE = 0.8
 BlockKind = Literal["heading", "paragraph", "note", "scene_break", "metadata"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A run of inline text with its emphasis, made by the emphasis transform."""
 
@@ -25,7 +25,7 @@ class Span:
     bold: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """One block of the source: a heading, a paragraph, an author's note, a scene break, a metadata line.
 

@@ -21,7 +21,7 @@ _SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ":", "\u2026")
 _NBSP_ONLY = re.compile(r"^[ \t]*\u00a0[\u00a0 \t]*$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
     """A candidate block: consecutive source lines that read as one paragraph (or one heading)."""
 
