@@ -11,6 +11,14 @@ is laid out its lines are read back, and two kinds of automatic break are taken 
 The word broken there is wrapped in `<span class="unbroken">` (styles/print.css: `hyphens: manual`)
 in the document's own element tree, and the document is laid out again; a few rounds at most, since
 a line set again can move the breaks after it.
+
+The same pass evens the pages (rule `short_page`): a page inside a chapter that ends a line or more
+above the foot of the text (held short so as not to leave a widow or an orphan, or to keep a scene
+break with its text) gets those lines back from the paragraphs set on it. Each is set a little looser
+(a `looser-N` class, styles/print.css: a touch more word space), the way a compositor gains a line, so
+that it runs one line longer. The page then ends where it ended, a line lower: the next page starts
+with the same words and nothing after it moves. With every page but a chapter's last one full, facing
+pages end on the same baseline whatever side a chunk starts on.
 """
 
 from __future__ import annotations
@@ -23,6 +31,13 @@ ANY_HYPHEN = ("-", HYPHEN)  # a word's own hyphen (`well-known`), or the hyphena
 MAX_ROUNDS = 3
 UNBROKEN = "unbroken"  # the class styles/print.css keeps whole
 LONGEST_LADDER = 2
+# The classes styles/print.css sets looser, `looser-1` to `looser-N`: each adds LOOSER_WORD em between
+# words and LOOSER_LETTER em between letters to the one before.
+LOOSER = "looser-"
+LOOSER_STEPS = 6
+LOOSER_WORD = 0.02
+LOOSER_LETTER = 0.0025
+MAX_QUICK = 4  # layouts of only the pages a looser paragraph is on
 
 
 @dataclass
@@ -52,6 +67,91 @@ def _text(box) -> str:
     if isinstance(box, boxes.TextBox):
         return box.text
     return "".join(_text(child) for child in getattr(box, "children", ()))
+
+
+@dataclass
+class Loosen:
+    """A paragraph to set looser by `steps` of word space, so that it runs one line longer."""
+
+    element: object
+    steps: int
+    pages: range  # the pages its lines are on
+    font: float  # its type's size, CSS px
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _section(element, parents: dict) -> object:
+    """The chapter (or other page-opening section) an element belongs to."""
+    while element is not None and _local(element.tag) not in ("section", "nav", "body"):
+        element = parents.get(element)
+    return element
+
+
+def _looser_now(element) -> int:
+    for name in (element.get("class") or "").split():
+        if name.startswith(LOOSER):
+            return int(name[len(LOOSER):])
+    return 0
+
+
+def short_pages(document, root) -> list[Loosen]:
+    """Paragraphs to set looser so that every page inside a chapter ends at the foot of the text:
+    for a page `k` lines short, the `k` paragraphs on it that need the least added word space to run
+    a line longer (those that end on it best; the one that runs on to the next page runs on by as many
+    lines, so the next page still starts with the same words)."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    pages = []  # per page: [(element, top, height, width, text)]
+    for page in document.pages:
+        pages.append([(line.element, line.position_y, line.height, line.width, _text(line), line.style["font_size"])
+                      for line in _line_boxes(page._page_box)])
+    if not any(pages):
+        return []
+    heights = sorted(line[2] for lines in pages for line in lines)
+    pitch = heights[len(heights) // 2]  # the body's line
+    first_page: dict[int, int] = {}
+    last_page: dict[int, int] = {}
+    for index, lines in enumerate(pages):
+        for element, *_ in lines:
+            first_page.setdefault(id(element), index)
+            last_page[id(element)] = index
+    found: list[Loosen] = []
+    for index, (page, lines) in enumerate(zip(document.pages, pages)):
+        if not lines or index + 1 == len(pages) or not pages[index + 1]:
+            continue
+        box = page._page_box
+        element, top, height, *_ = lines[-1]
+        short = int((box.content_box_y() + box.height - (top + height)) / pitch + 0.05)
+        if short < 1 or _section(element, parents) is not _section(pages[index + 1][0][0], parents):
+            continue  # a full page, or a chapter's last
+        measure = max(line[3] for line in lines)
+        options = []
+        for element in dict.fromkeys(e for e, *_ in lines):
+            if (_local(element.tag) != "p" or last_page[id(element)] > index + 1
+                    or {"lines", "opening", "scene-break"} & set((element.get("class") or "").split())):
+                continue
+            own = [line for k in range(first_page[id(element)], last_page[id(element)] + 1)
+                   for line in pages[k] if line[0] is element]
+            text = " ".join(line[4] for line in own)
+            font = own[0][5]
+            step = font * (LOOSER_WORD * text.count(" ") + LOOSER_LETTER * len(text))  # px a step adds
+            wanted = measure - own[-1][3] + font / 2  # the last line filled, and a bit of a word over
+            now = _looser_now(element)
+            steps = now + max(1, -int(-wanted // step))
+            if steps <= LOOSER_STEPS:
+                whole = first_page[id(element)] == last_page[id(element)] == index
+                options.append((steps - now, not whole, Loosen(element, steps, range(
+                    first_page[id(element)], last_page[id(element)] + 1), font)))
+        options.sort(key=lambda option: option[:2])
+        found.extend(option[2] for option in options[:short])
+    return found
+
+
+def loosen(change: Loosen) -> None:
+    names = [n for n in (change.element.get("class") or "").split() if not n.startswith(LOOSER)]
+    change.element.set("class", " ".join([*names, f"{LOOSER}{change.steps}"]))
 
 
 def _word_pattern(word: str) -> re.Pattern:
@@ -153,17 +253,40 @@ def keep_whole(brk: Break) -> bool:
     return False
 
 
-def second_pass(html, document, render):
-    """Lay `html` out again (with `render`, which takes the HTML object) until no break breaks the
-    rules, at most MAX_ROUNDS more times; the final document, and how many rounds it took."""
+def second_pass(html, layout, render):
+    """Lay `html` out again until no break breaks the rules and no page inside a chapter is held
+    short: at most MAX_ROUNDS more whole layouts (with `render`, which takes the HTML object and
+    returns a packager.render.relayout.Layout), and at most MAX_QUICK layouts of only the pages a
+    looser paragraph is on. The final layout, and how many whole layouts it took."""
     import cssselect2
 
-    rounds = 0
-    while rounds < MAX_ROUNDS:
-        changed = [brk for brk in breaks_to_take_back(document) if keep_whole(brk)]
-        if not changed:
+    from packager.render import relayout
+
+    rounds = quick = 0
+    while True:
+        document = layout.document
+        breaks = [brk for brk in breaks_to_take_back(document) if keep_whole(brk)] if rounds < MAX_ROUNDS else []
+        looser = short_pages(document, html.etree_element) if rounds + quick < MAX_ROUNDS + MAX_QUICK else []
+        for change in looser:  # in the element tree too, so that a whole layout keeps them
+            loosen(change)
+        if not breaks and not looser:
+            break
+        if not breaks and quick < MAX_QUICK:
+            relayout.set_styles(layout, {change.element: _looser_values(change) for change in looser})
+            again = relayout.relayout(layout, html, {page for change in looser for page in change.pages})
+            if again is not None:
+                layout, quick = again, quick + 1
+                continue
+        if rounds == MAX_ROUNDS:
             break
         html.wrapper_element = cssselect2.ElementWrapper.from_html_root(html.etree_element, content_language=None)
-        document = render(html)
+        layout = render(html)
         rounds += 1
-    return document, rounds
+    return layout, rounds
+
+
+def _looser_values(change: Loosen) -> dict[str, float]:
+    """The computed word and letter spacing (CSS px) class `looser-N` gives the paragraph."""
+    font = change.font
+    return {"word_spacing": round(change.steps * LOOSER_WORD, 4) * font,
+            "letter_spacing": round(change.steps * LOOSER_LETTER, 4) * font}

@@ -74,9 +74,9 @@ class _Job:
 
     @property
     def key(self) -> str:
-        from packager.render.linebreaks import LONGEST_LADDER, MAX_ROUNDS
+        from packager.render.linebreaks import LONGEST_LADDER, LOOSER_STEPS, MAX_QUICK, MAX_ROUNDS
 
-        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {LONGEST_LADDER}\n".encode())
+        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {MAX_QUICK} {LONGEST_LADDER} {LOOSER_STEPS}\n".encode())
         for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
@@ -107,7 +107,7 @@ def _render(job: _Job) -> _Rendered:
 def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
-    from packager.render import hyphenation, linebreaks
+    from packager.render import hyphenation, linebreaks, relayout
     from packager.render.fetcher import LocalOnlyFetcher
 
     hyphenation.install()
@@ -123,8 +123,8 @@ def _lay_out(job: _Job) -> _Rendered:
             _PARSED_CSS[key] = weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
         sheets.append(_PARSED_CSS[key])
     html = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
-    document = html.render(stylesheets=sheets)
-    document, _ = linebreaks.second_pass(html, document, lambda again: again.render(stylesheets=sheets))
+    layout, _ = linebreaks.second_pass(html, relayout.render(html, sheets), lambda again: relayout.render(again, sheets))
+    document = layout.document
     anchors: dict[str, tuple[int, float]] = {}
     for index, page in enumerate(document.pages):
         for name, (_, y, *_) in page.anchors.items():

@@ -1,0 +1,121 @@
+"""Lay out again only the pages a change touches, with WeasyPrint's own repagination.
+
+WeasyPrint keeps, for every page it makes, where the page starts in the box tree
+(`context.page_maker`), and remakes a page only when it is marked changed or when the page before it
+ended somewhere else (that is how it settles page-based counters). A second pass that sets a
+paragraph a line longer on a page held short leaves that page ending where it ended
+(packager/render/linebreaks.py, rule short_page), so laying out the marked pages again gives the
+whole document: the pages after them are taken as they were.
+
+This reaches into WeasyPrint's layout (`weasyprint.layout.make_all_pages`, `initialize_page_maker`,
+the page maker's states), as WeasyPrint 62 to 70 have it. `render` keeps what `relayout` needs;
+`relayout` returns None when the document was not rendered that way or WeasyPrint's layout has
+changed shape, and the caller lays the whole document out again, as it would without this module.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class Layout:
+    """A laid-out document and what laying parts of it out again takes."""
+
+    document: object
+    context: object = None
+    root: object = None
+    raw: list = field(default_factory=list)  # the page boxes before their margin boxes were added
+    children: list = field(default_factory=list)  # each raw page's children then
+
+    @property
+    def ready(self) -> bool:
+        return self.context is not None and bool(self.raw)
+
+
+@contextmanager
+def _replaced(module, name: str, value) -> Iterator[None]:
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+def _recording(layout: Layout, make_all_pages, previous: list | None = None):
+    def make(context, root_box, html, pages):
+        made = list(make_all_pages(context, root_box, html, pages or previous or []))
+        layout.context, layout.root = context, root_box
+        layout.raw, layout.children = made, [page.children for page in made]
+        return made
+    return make
+
+
+def render(html, stylesheets) -> Layout:
+    """`html.render(stylesheets=…)`, keeping the layout's state for `relayout`."""
+    layout = Layout(None)
+    try:
+        from weasyprint import layout as weasy_layout
+        make_all_pages = weasy_layout.make_all_pages
+    except (ImportError, AttributeError):  # a WeasyPrint laid out otherwise: render plainly
+        layout.document = html.render(stylesheets=stylesheets)
+        return layout
+    with _replaced(weasy_layout, "make_all_pages", _recording(layout, make_all_pages)):
+        layout.document = html.render(stylesheets=stylesheets)
+    return layout
+
+
+def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
+    """The document laid out again from the pages in `changed_pages` (indices), after the styles of
+    boxes on them were changed in place; None when that cannot be done here."""
+    if not layout.ready:
+        return None
+    try:
+        from weasyprint import layout as weasy_layout
+        from weasyprint.document import Page
+
+        context = layout.context
+        for page, children in zip(layout.raw, layout.children):
+            page.children = children
+        for index in changed_pages:
+            context.page_maker[index][-1]["content_changed"] = True
+        again = Layout(None)
+        with _replaced(weasy_layout, "initialize_page_maker", lambda *_: None), \
+                _replaced(weasy_layout, "make_all_pages",
+                          _recording(again, weasy_layout.make_all_pages, layout.raw)):
+            boxes = list(weasy_layout.layout_document(html, layout.root, context))
+        again.document = layout.document.copy([Page(box) for box in boxes])
+        return again
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return None
+
+
+def set_styles(layout: Layout, values: dict[object, dict[str, float]]) -> None:
+    """Give the boxes of each element (and what they pass on to their descendants) these computed
+    values, in CSS px, in the box tree `relayout` lays out again. WeasyPrint shares one computed
+    style among elements styled alike, so a changed box gets a changed copy of its style."""
+    import copy
+
+    if layout.root is None:
+        return
+    done: set[int] = set()
+    for box in layout.root.descendants():
+        element = getattr(box, "element", None)
+        changes = values.get(element)
+        if changes is None or id(element) in done:
+            continue
+        done.add(id(element))
+        before = {name: box.style[name] for name in changes}
+        copies: dict[int, object] = {}
+        for inner in box.descendants():
+            wanted = {name: value for name, value in changes.items() if inner.style[name] == before[name]}
+            if not wanted:  # set on the inner box itself, not passed on
+                continue
+            if id(inner.style) not in copies:
+                style = copy.copy(inner.style)
+                style.update(wanted)
+                copies[id(inner.style)] = style
+            inner.style = copies[id(inner.style)]
