@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 HYPHEN = "\u2010"  # the hyphenation character WeasyPrint sets at an automatic break
 ANY_HYPHEN = ("-", HYPHEN)  # a word's own hyphen (`well-known`), or the hyphenator's
-MAX_ROUNDS = 3
+MAX_ROUNDS = 6
 UNBROKEN = "unbroken"  # the class styles/print.css keeps whole
 LONGEST_LADDER = 2
 # The classes styles/print.css sets looser, `looser-1` to `looser-N`: each adds LOOSER_WORD em between
@@ -37,7 +37,7 @@ LOOSER = "looser-"
 LOOSER_STEPS = 6
 LOOSER_WORD = 0.02
 LOOSER_LETTER = 0.0025
-MAX_QUICK = 4  # layouts of only the pages a looser paragraph is on
+MIN_LINES = 5  # the fewest lines a chapter's last page should hold
 
 
 @dataclass
@@ -98,12 +98,15 @@ def _looser_now(element) -> int:
 
 
 def short_pages(document, root) -> list[Loosen]:
-    """Paragraphs to set looser so that every page inside a chapter ends at the foot of the text:
-    for a page `k` lines short, the `k` paragraphs on it that need the least added word space to run
-    a line longer (those that end on it best; the one that runs on to the next page runs on by as many
-    lines, so the next page still starts with the same words)."""
+    """Paragraphs to set looser (rules `short_page` and `last_page_lines`):
+
+    - for a page inside a chapter held `k` lines short, the `k` paragraphs on it that need the least
+      added word space to run a line longer (those that end on it best; the one that runs on to the
+      next page runs on by as many lines, so the next page still starts with the same words);
+    - for a chapter's last page of fewer than MIN_LINES lines, as many paragraphs of the chapter as
+      that page lacks lines: each line gained carries a line over to it."""
     parents = {child: parent for parent in root.iter() for child in parent}
-    pages = []  # per page: [(element, top, height, width, text)]
+    pages = []  # per page: [(element, top, height, width, text, type size)]
     for page in document.pages:
         pages.append([(line.element, line.position_y, line.height, line.width, _text(line), line.style["font_size"])
                       for line in _line_boxes(page._page_box)])
@@ -117,36 +120,63 @@ def short_pages(document, root) -> list[Loosen]:
         for element, *_ in lines:
             first_page.setdefault(id(element), index)
             last_page[id(element)] = index
-    found: list[Loosen] = []
+
+    def section(index: int, end: int):
+        return _section(pages[index][end][0], parents) if pages[index] else None
+
+    def option(element, measure: float, before: int):
+        """(steps added, a Loosen) for a paragraph ending by page `before`, or None."""
+        if (element is None or _local(element.tag) != "p" or last_page[id(element)] > before
+                or {"lines", "opening", "scene-break"} & set((element.get("class") or "").split())):
+            return None
+        own = [line for k in range(first_page[id(element)], last_page[id(element)] + 1)
+               for line in pages[k] if line[0] is element]
+        text = " ".join(line[4] for line in own)
+        font = own[0][5]
+        step = font * (LOOSER_WORD * text.count(" ") + LOOSER_LETTER * len(text))  # px a step adds
+        wanted = measure - own[-1][3] + font / 2  # the last line filled, and a bit of a word over
+        now = _looser_now(element)
+        steps = now + max(1, -int(-wanted // step))
+        if steps > LOOSER_STEPS:
+            return None
+        return steps - now, Loosen(element, steps, range(first_page[id(element)], last_page[id(element)] + 1), font)
+
+    found: dict[int, Loosen] = {}
     for index, (page, lines) in enumerate(zip(document.pages, pages)):
-        if not lines or index + 1 == len(pages) or not pages[index + 1]:
+        if not lines:
             continue
-        box = page._page_box
-        element, top, height, *_ = lines[-1]
-        short = int((box.content_box_y() + box.height - (top + height)) / pitch + 0.05)
-        if short < 1 or _section(element, parents) is not _section(pages[index + 1][0][0], parents):
-            continue  # a full page, or a chapter's last
         measure = max(line[3] for line in lines)
-        options = []
-        for element in dict.fromkeys(e for e, *_ in lines):
-            if (_local(element.tag) != "p" or last_page[id(element)] > index + 1
-                    or {"lines", "opening", "scene-break"} & set((element.get("class") or "").split())):
-                continue
-            own = [line for k in range(first_page[id(element)], last_page[id(element)] + 1)
-                   for line in pages[k] if line[0] is element]
-            text = " ".join(line[4] for line in own)
-            font = own[0][5]
-            step = font * (LOOSER_WORD * text.count(" ") + LOOSER_LETTER * len(text))  # px a step adds
-            wanted = measure - own[-1][3] + font / 2  # the last line filled, and a bit of a word over
-            now = _looser_now(element)
-            steps = now + max(1, -int(-wanted // step))
-            if steps <= LOOSER_STEPS:
-                whole = first_page[id(element)] == last_page[id(element)] == index
-                options.append((steps - now, not whole, Loosen(element, steps, range(
-                    first_page[id(element)], last_page[id(element)] + 1), font)))
-        options.sort(key=lambda option: option[:2])
-        found.extend(option[2] for option in options[:short])
-    return found
+        chapter_goes_on = index + 1 < len(pages) and section(index, -1) is not None \
+            and section(index, -1) is section(index + 1, 0)
+        if chapter_goes_on:
+            box = page._page_box
+            _, top, height, *_ = lines[-1]
+            short = int((box.content_box_y() + box.height - (top + height)) / pitch + 0.05)
+            options = []
+            for element in dict.fromkeys(e for e, *_ in lines):
+                made = option(element, measure, index + 1)
+                if made:
+                    whole = first_page[id(element)] == last_page[id(element)] == index
+                    options.append((made[0], not whole, made[1]))
+            options.sort(key=lambda o: o[:2])
+            chosen = [o[2] for o in options[:max(0, short)]]
+        elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
+            start = index - 1  # the chapter's first page
+            while start > 0 and section(start, 0) is section(start - 1, -1):
+                start -= 1
+            options = []
+            for element in dict.fromkeys(e for k in range(start, index + 1) for e, *_ in pages[k]):
+                made = option(element, measure, index)
+                if made:
+                    options.append((made[0], -last_page[id(element)], made[1]))
+            options.sort(key=lambda o: o[:2])
+            chosen = [o[2] for o in options[:MIN_LINES - len(lines)]]
+        else:
+            continue
+        for change in chosen:
+            if id(change.element) not in found or found[id(change.element)].steps < change.steps:
+                found[id(change.element)] = change
+    return list(found.values())
 
 
 def loosen(change: Loosen) -> None:
@@ -255,34 +285,42 @@ def keep_whole(brk: Break) -> bool:
 
 def second_pass(html, layout, render):
     """Lay `html` out again until no break breaks the rules and no page inside a chapter is held
-    short: at most MAX_ROUNDS more whole layouts (with `render`, which takes the HTML object and
-    returns a packager.render.relayout.Layout), and at most MAX_QUICK layouts of only the pages a
-    looser paragraph is on. The final layout, and how many whole layouts it took."""
+    short, at most MAX_ROUNDS more times. A round lays out again only the pages the changed
+    paragraphs are on (packager/render/relayout.py), or, where that cannot be done, the whole
+    document (with `render`, which takes the HTML object and returns a relayout.Layout). The final
+    layout, and how many rounds it took."""
     import cssselect2
 
     from packager.render import relayout
 
-    rounds = quick = 0
-    while True:
+    rounds = 0
+    while rounds < MAX_ROUNDS:
         document = layout.document
-        breaks = [brk for brk in breaks_to_take_back(document) if keep_whole(brk)] if rounds < MAX_ROUNDS else []
-        looser = short_pages(document, html.etree_element) if rounds + quick < MAX_ROUNDS + MAX_QUICK else []
-        for change in looser:  # in the element tree too, so that a whole layout keeps them
+        breaks = [brk for brk in breaks_to_take_back(document) if keep_whole(brk)]
+        looser = short_pages(document, html.etree_element)
+        for change in looser:  # in the element tree, which a whole layout reads
             loosen(change)
         if not breaks and not looser:
             break
-        if not breaks and quick < MAX_QUICK:
-            relayout.set_styles(layout, {change.element: _looser_values(change) for change in looser})
-            again = relayout.relayout(layout, html, {page for change in looser for page in change.pages})
-            if again is not None:
-                layout, quick = again, quick + 1
-                continue
-        if rounds == MAX_ROUNDS:
-            break
-        html.wrapper_element = cssselect2.ElementWrapper.from_html_root(html.etree_element, content_language=None)
-        layout = render(html)
         rounds += 1
+        # the same changes in the laid-out box tree, and the pages they are on
+        pages = _pages_of(document, {id(brk.element) for brk in breaks})
+        quick = all([relayout.keep_whole(layout, brk.element, _word_pattern(brk.word), brk.occurrence)
+                     for brk in breaks])
+        relayout.set_styles(layout, {change.element: _looser_values(change) for change in looser})
+        again = relayout.relayout(layout, html, pages | {page for change in looser for page in change.pages}) \
+            if quick else None
+        if again is None:
+            html.wrapper_element = cssselect2.ElementWrapper.from_html_root(html.etree_element, content_language=None)
+            again = render(html)
+        layout = again
     return layout, rounds
+
+
+def _pages_of(document, elements: set[int]) -> set[int]:
+    """The indices of the pages with a line of one of these elements."""
+    return {index for index, page in enumerate(document.pages)
+            for line in _line_boxes(page._page_box) if id(line.element) in elements}
 
 
 def _looser_values(change: Loosen) -> dict[str, float]:

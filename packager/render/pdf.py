@@ -74,9 +74,9 @@ class _Job:
 
     @property
     def key(self) -> str:
-        from packager.render.linebreaks import LONGEST_LADDER, LOOSER_STEPS, MAX_QUICK, MAX_ROUNDS
+        from packager.render.linebreaks import LONGEST_LADDER, LOOSER_STEPS, MAX_ROUNDS, MIN_LINES
 
-        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {MAX_QUICK} {LONGEST_LADDER} {LOOSER_STEPS}\n".encode())
+        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {LONGEST_LADDER} {LOOSER_STEPS} {MIN_LINES}\n".encode())
         for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")

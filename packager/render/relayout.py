@@ -119,3 +119,45 @@ def set_styles(layout: Layout, values: dict[object, dict[str, float]]) -> None:
                 style.update(wanted)
                 copies[id(inner.style)] = style
             inner.style = copies[id(inner.style)]
+
+
+def _text_boxes(box) -> Iterator[tuple[object, int, object]]:
+    """(parent, index, text box) for every text box under `box`, in reading order."""
+    from weasyprint.formatting_structure import boxes
+
+    for index, child in enumerate(getattr(box, "children", ())):
+        if isinstance(child, boxes.TextBox):
+            yield box, index, child
+        else:
+            yield from _text_boxes(child)
+
+
+def keep_whole(layout: Layout, element, pattern, occurrence: int) -> bool:
+    """In the box tree `relayout` lays out again: make the `occurrence`-th match of `pattern` in
+    `element`'s text a text box of its own that is never hyphenated (what a
+    `<span class="unbroken">` gives on a whole layout); False when that cannot be done here."""
+    import copy
+
+    if layout.root is None:
+        return False
+    block = next((box for box in layout.root.descendants() if getattr(box, "element", None) is element), None)
+    if block is None:
+        return False
+    seen = 0
+    for parent, index, text_box in list(_text_boxes(block)):
+        for match in pattern.finditer(text_box.text):
+            if seen < occurrence:
+                seen += 1
+                continue
+            style = copy.copy(text_box.style)
+            style["hyphens"] = "manual"
+            word = text_box.copy_with_text(match.group())
+            word.style = style
+            pieces = [text_box.copy_with_text(text) for text in (text_box.text[:match.start()],) if text]
+            pieces.append(word)
+            pieces.extend(text_box.copy_with_text(text) for text in (text_box.text[match.end():],) if text)
+            children = list(parent.children)
+            children[index:index + 1] = pieces
+            parent.children = type(parent.children)(children)
+            return True
+    return False
