@@ -1,6 +1,7 @@
-"""The measured second pass (issue 12, item 6): after a chunk is laid out, the third hyphen of a
-ladder and a hyphen at a page's foot are taken back and the chunk laid out again; and the merged book
-is no larger than the same book laid out as one document (item 14). Checked on rendered PDFs with
+"""The measured second pass (issue 12, items 5 and 6): after a chunk is laid out, the third hyphen
+of a ladder and a hyphen at a page's foot are taken back, a page held short inside a chapter gets its
+lines back from paragraphs set a touch looser, and the pages these touch are laid out again; and the
+merged book is no larger than the same book laid out as one document (item 14). Checked on rendered PDFs with
 pdftotext's word boxes, on the opening chapters of Pride and Prejudice set on the smallest page,
 where a narrow measure makes ladders."""
 
@@ -35,10 +36,13 @@ def opening(tmp_path_factory) -> Path:
     return story
 
 
-def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool = False) -> Path:
+def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool = False,
+                pages_only: bool = True, page: str = SMALLEST_PAGE) -> Path:
     """The story's PDF built as `packager build` builds it (in chunks, merged), in this process: with
-    the second pass's rounds set (0: laid out once), or laid out as one WeasyPrint document (`whole`)."""
-    from packager.render import linebreaks
+    the second pass's rounds set (0: laid out once), or laid out as one WeasyPrint document (`whole`).
+    `pages_only=False` lays a chunk out whole in every round of the second pass instead of only the
+    pages a change touches."""
+    from packager.render import linebreaks, relayout
     from packager.render.assets import load_theme
     from packager.read.sources import find_stories
     from packager.render.pdf import _build_whole, build_pdf
@@ -46,17 +50,34 @@ def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool =
     from packager.transform.pipeline import prepare_book
 
     book = prepare_book(load_story(find_stories(story)[0]).book)[0]
-    theme = load_theme(None, SMALLEST_PAGE)
+    theme = load_theme(None, page)
     modified = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    before = linebreaks.MAX_ROUNDS
+    before, quick = linebreaks.MAX_ROUNDS, relayout.relayout
     linebreaks.MAX_ROUNDS = before if rounds is None else rounds
+    if not pages_only:
+        relayout.relayout = lambda *_: None  # as when WeasyPrint's layout cannot be reached
     try:
         result = _build_whole(book, theme, None, modified, 1, None, "") if whole \
             else build_pdf(book, theme, None, modified, 1, None)
     finally:
-        linebreaks.MAX_ROUNDS = before
+        linebreaks.MAX_ROUNDS, relayout.relayout = before, quick
     out.write_bytes(result.data)
     return out
+
+
+@pytest.fixture(scope="module")
+def ten_chapters(tmp_path_factory) -> Path:
+    """Pride and Prejudice's first ten chapters, as a story of their own."""
+    lines = shared(*PRIDE).read_text(encoding="utf-8").splitlines()
+    chapters = lines[lines.index("Chapter 1"):lines.index("Chapter 11")]
+    story = tmp_path_factory.mktemp("ten") / "pride-ten.txt"
+    story.write_text("Pride and Prejudice\n\nby Jane Austen\n\n" + "\n".join(chapters) + "\n", encoding="utf-8")
+    return story
+
+
+@pytest.fixture(scope="module")
+def ten_built(ten_chapters, tmp_path_factory) -> Path:
+    return _in_process(ten_chapters, tmp_path_factory.mktemp("ten-built") / "built.pdf", page="6x9in")
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +88,15 @@ def built(opening, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def laid_out_once(opening, tmp_path_factory) -> Path:
     return _in_process(opening, tmp_path_factory.mktemp("once") / "once.pdf", rounds=0)
+
+
+def body_baselines(pdf: Path) -> list[list[float]]:
+    """Each page's text lines' baselines (their words' lowest bottom), as body_lines finds them."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [[(float(top), float(bottom)) for _, top, bottom, _ in WORD.findall(body)] for body in PAGE.findall(out)]
+    sizes = sorted(bottom - top for page in pages for top, bottom in page)
+    text_size = sizes[len(sizes) // 2]
+    return [sorted({round(bottom) for top, bottom in page if bottom - top > 0.85 * text_size}) for page in pages]
 
 
 def body_lines(pdf: Path) -> list[list[str]]:
@@ -135,3 +165,32 @@ def test_a_word_kept_whole_loses_no_letter_and_moves_no_other_word(built, laid_o
 def test_the_merged_book_is_no_larger_than_the_book_laid_out_as_one_document(opening, built, tmp_path):
     whole = _in_process(opening, tmp_path / "whole.pdf", whole=True)
     assert built.stat().st_size <= whole.stat().st_size
+
+
+def pages_held_short(pdf: Path) -> list[int]:
+    """The pages (1-based) that end above the foot of the text though the page after them goes on
+    with the same chapter (starts at the head of the text, where an opening starts lower down)."""
+    pages = body_baselines(pdf)
+    top = min(page[0] for page in pages if page)
+    flowing = [page for page in pages if len(page) > 3 and page[0] <= top + 1]  # neither opening nor end
+    foot = max(page[-1] for page in flowing)
+    return [number for number, (page, after) in enumerate(zip(pages, pages[1:]), 1)
+            if page and page[0] <= top + 1 and after and after[0] <= top + 1 and page[-1] < foot - 1]
+
+
+def test_laid_out_once_pages_inside_a_chapter_are_held_short(ten_chapters, tmp_path):
+    once = _in_process(ten_chapters, tmp_path / "once.pdf", rounds=0, page="6x9in")
+    assert len(pages_held_short(once)) >= 5
+
+
+def test_every_page_inside_a_chapter_ends_at_the_foot_of_the_text(ten_built):
+    assert pages_held_short(ten_built) == []
+
+
+def test_a_page_set_looser_keeps_the_rules_on_hyphens(ten_built):
+    assert ladders(ten_built) == [] and broken_feet(ten_built) == []
+
+
+def test_laying_out_only_the_changed_pages_gives_what_laying_out_the_whole_chunk_gives(ten_chapters, ten_built, tmp_path):
+    whole_rounds = _in_process(ten_chapters, tmp_path / "whole-rounds.pdf", pages_only=False, page="6x9in")
+    assert body_lines(ten_built) == body_lines(whole_rounds)

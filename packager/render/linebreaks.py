@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 HYPHEN = "\u2010"  # the hyphenation character WeasyPrint sets at an automatic break
 ANY_HYPHEN = ("-", HYPHEN)  # a word's own hyphen (`well-known`), or the hyphenator's
-MAX_ROUNDS = 6
+MAX_ROUNDS = 8
 UNBROKEN = "unbroken"  # the class styles/print.css keeps whole
 LONGEST_LADDER = 2
 # The classes styles/print.css sets looser, `looser-1` to `looser-N`: each adds LOOSER_WORD em between
@@ -97,8 +97,9 @@ def _looser_now(element) -> int:
     return 0
 
 
-def short_pages(document, root) -> list[Loosen]:
-    """Paragraphs to set looser (rules `short_page` and `last_page_lines`):
+def short_pages(document, root) -> tuple[list[Loosen], int]:
+    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), and how many pages want
+    them:
 
     - for a page inside a chapter held `k` lines short, the `k` paragraphs on it that need the least
       added word space to run a line longer (those that end on it best; the one that runs on to the
@@ -111,7 +112,7 @@ def short_pages(document, root) -> list[Loosen]:
         pages.append([(line.element, line.position_y, line.height, line.width, _text(line), line.style["font_size"])
                       for line in _line_boxes(page._page_box)])
     if not any(pages):
-        return []
+        return [], 0
     heights = sorted(line[2] for lines in pages for line in lines)
     pitch = heights[len(heights) // 2]  # the body's line
     first_page: dict[int, int] = {}
@@ -142,6 +143,7 @@ def short_pages(document, root) -> list[Loosen]:
         return steps - now, Loosen(element, steps, range(first_page[id(element)], last_page[id(element)] + 1), font)
 
     found: dict[int, Loosen] = {}
+    wanting = 0
     for index, (page, lines) in enumerate(zip(document.pages, pages)):
         if not lines:
             continue
@@ -160,6 +162,7 @@ def short_pages(document, root) -> list[Loosen]:
                     options.append((made[0], not whole, made[1]))
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:max(0, short)]]
+            wanting += short > 0
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
             start = index - 1  # the chapter's first page
             while start > 0 and section(start, 0) is section(start - 1, -1):
@@ -171,12 +174,13 @@ def short_pages(document, root) -> list[Loosen]:
                     options.append((made[0], -last_page[id(element)], made[1]))
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:MIN_LINES - len(lines)]]
+            wanting += 1
         else:
             continue
         for change in chosen:
             if id(change.element) not in found or found[id(change.element)].steps < change.steps:
                 found[id(change.element)] = change
-    return list(found.values())
+    return list(found.values()), wanting
 
 
 def loosen(change: Loosen) -> None:
@@ -286,22 +290,28 @@ def keep_whole(brk: Break) -> bool:
 def second_pass(html, layout, render):
     """Lay `html` out again until no break breaks the rules and no page inside a chapter is held
     short, at most MAX_ROUNDS more times. A round lays out again only the pages the changed
-    paragraphs are on (packager/render/relayout.py), or, where that cannot be done, the whole
-    document (with `render`, which takes the HTML object and returns a relayout.Layout). The final
-    layout, and how many rounds it took."""
+    paragraphs are on and the pages after them that move (packager/render/relayout.py), or, where
+    that cannot be done, the whole document (with `render`, which takes the HTML object and returns
+    a relayout.Layout). A word kept whole or a line gained can move the breaks after it, so the
+    rounds need not settle: the layout returned is the best seen, fewest broken words first, then
+    fewest pages held short. That layout, and how many rounds were laid out."""
     import cssselect2
 
     from packager.render import relayout
 
     rounds = 0
-    while rounds < MAX_ROUNDS:
+    best = None
+    while True:
         document = layout.document
-        breaks = [brk for brk in breaks_to_take_back(document) if keep_whole(brk)]
-        looser = short_pages(document, html.etree_element)
-        for change in looser:  # in the element tree, which a whole layout reads
-            loosen(change)
-        if not breaks and not looser:
+        breaks = breaks_to_take_back(document)
+        looser, wanting = short_pages(document, html.etree_element)
+        if best is None or (len(breaks), wanting) < best[0]:
+            best = ((len(breaks), wanting), layout)
+        if not (breaks or looser) or rounds == MAX_ROUNDS:
             break
+        breaks = [brk for brk in breaks if keep_whole(brk)]  # in the element tree, which a whole
+        for change in looser:                                 # layout reads
+            loosen(change)
         rounds += 1
         # the same changes in the laid-out box tree, and the pages they are on
         pages = _pages_of(document, {id(brk.element) for brk in breaks})
@@ -314,7 +324,7 @@ def second_pass(html, layout, render):
             html.wrapper_element = cssselect2.ElementWrapper.from_html_root(html.etree_element, content_language=None)
             again = render(html)
         layout = again
-    return layout, rounds
+    return best[1], rounds
 
 
 def _pages_of(document, elements: set[int]) -> set[int]:

@@ -78,14 +78,18 @@ def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
         from weasyprint.document import Page
 
         context = layout.context
+        # the pages as they were before their margin boxes were added; copies, so that the document
+        # laid out before stays whole
+        previous = []
         for page, children in zip(layout.raw, layout.children):
-            page.children = children
+            previous.append(page.copy())
+            previous[-1].children = children
         for index in changed_pages:
             context.page_maker[index][-1]["content_changed"] = True
         again = Layout(None)
         with _replaced(weasy_layout, "initialize_page_maker", lambda *_: None), \
                 _replaced(weasy_layout, "make_all_pages",
-                          _recording(again, weasy_layout.make_all_pages, layout.raw)):
+                          _recording(again, weasy_layout.make_all_pages, previous)):
             boxes = list(weasy_layout.layout_document(html, layout.root, context))
         again.document = layout.document.copy([Page(box) for box in boxes])
         return again
