@@ -77,19 +77,34 @@ def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
         from weasyprint import layout as weasy_layout
         from weasyprint.document import Page
 
+        from weasyprint.formatting_structure.boxes import MarginBox
+
         context = layout.context
         # the pages as they were before their margin boxes were added; copies, so that the document
-        # laid out before stays whole
-        previous = []
-        for page, children in zip(layout.raw, layout.children):
+        # laid out before stays whole. A page taken as it was keeps its margin boxes and background.
+        previous, kept = [], {}
+        for page, children, final in zip(layout.raw, layout.children, layout.document.pages):
             previous.append(page.copy())
             previous[-1].children = children
+            kept[id(previous[-1])] = [box for box in final._page_box.children if isinstance(box, MarginBox)]
         for index in changed_pages:
             context.page_maker[index][-1]["content_changed"] = True
+        make_margin_boxes, layout_backgrounds = weasy_layout.make_margin_boxes, weasy_layout.layout_backgrounds
+
+        def margin_boxes(context, page, state):
+            made = kept.get(id(page))
+            return made if made is not None else make_margin_boxes(context, page, state)
+
+        def backgrounds(page, get_image_from_uri):
+            if id(page) not in kept:
+                layout_backgrounds(page, get_image_from_uri)
+
         again = Layout(None)
         with _replaced(weasy_layout, "initialize_page_maker", lambda *_: None), \
                 _replaced(weasy_layout, "make_all_pages",
-                          _recording(again, weasy_layout.make_all_pages, previous)):
+                          _recording(again, weasy_layout.make_all_pages, previous)), \
+                _replaced(weasy_layout, "make_margin_boxes", margin_boxes), \
+                _replaced(weasy_layout, "layout_backgrounds", backgrounds):
             boxes = list(weasy_layout.layout_document(html, layout.root, context))
         again.document = layout.document.copy([Page(box) for box in boxes])
         return again
