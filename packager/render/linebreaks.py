@@ -98,8 +98,8 @@ def _looser_now(element) -> int:
 
 
 def short_pages(document, root) -> tuple[list[Loosen], int]:
-    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), and how many pages want
-    them:
+    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), and how many lines the
+    pages lack:
 
     - for a page inside a chapter held `k` lines short, the `k` paragraphs on it that need the least
       added word space to run a line longer (those that end on it best; the one that runs on to the
@@ -162,7 +162,7 @@ def short_pages(document, root) -> tuple[list[Loosen], int]:
                     options.append((made[0], not whole, made[1]))
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:max(0, short)]]
-            wanting += short > 0
+            wanting += max(0, short)
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
             start = index - 1  # the chapter's first page
             while start > 0 and section(start, 0) is section(start - 1, -1):
@@ -174,7 +174,7 @@ def short_pages(document, root) -> tuple[list[Loosen], int]:
                     options.append((made[0], -last_page[id(element)], made[1]))
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:MIN_LINES - len(lines)]]
-            wanting += 1
+            wanting += MIN_LINES - len(lines)
         else:
             continue
         for change in chosen:
@@ -294,7 +294,7 @@ def second_pass(html, layout, render):
     that cannot be done, the whole document (with `render`, which takes the HTML object and returns
     a relayout.Layout). A word kept whole or a line gained can move the breaks after it, so the
     rounds need not settle: the layout returned is the best seen, fewest broken words first, then
-    fewest pages held short. That layout, and how many rounds were laid out."""
+    fewest lines missing from pages held short. That layout, and how many rounds were laid out."""
     import cssselect2
 
     from packager.render import relayout
