@@ -26,14 +26,19 @@ PAGE = re.compile(r'<page width="[\d.]+" height="[\d.]+">(.*?)</page>', re.S)
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>')
 
 
-@pytest.fixture(scope="module")
-def opening(tmp_path_factory) -> Path:
-    """Pride and Prejudice's first three chapters, as a story of their own."""
+def _chapters(folder: Path, end: str) -> Path:
+    """Pride and Prejudice from its first chapter up to the heading `end`, as a story of its own."""
     lines = shared(*PRIDE).read_text(encoding="utf-8").splitlines()
-    chapters = lines[lines.index("Chapter 1"):lines.index("Chapter 4")]
-    story = tmp_path_factory.mktemp("opening") / "pride-opening.txt"
+    chapters = lines[lines.index("Chapter 1"):lines.index(end)]
+    story = folder / "pride-opening.txt"
     story.write_text("Pride and Prejudice\n\nby Jane Austen\n\n" + "\n".join(chapters) + "\n", encoding="utf-8")
     return story
+
+
+@pytest.fixture(scope="module")
+def opening(tmp_path_factory) -> Path:
+    """Pride and Prejudice's first three chapters."""
+    return _chapters(tmp_path_factory.mktemp("opening"), "Chapter 4")
 
 
 def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool = False,
@@ -67,12 +72,8 @@ def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool =
 
 @pytest.fixture(scope="module")
 def ten_chapters(tmp_path_factory) -> Path:
-    """Pride and Prejudice's first ten chapters, as a story of their own."""
-    lines = shared(*PRIDE).read_text(encoding="utf-8").splitlines()
-    chapters = lines[lines.index("Chapter 1"):lines.index("Chapter 11")]
-    story = tmp_path_factory.mktemp("ten") / "pride-ten.txt"
-    story.write_text("Pride and Prejudice\n\nby Jane Austen\n\n" + "\n".join(chapters) + "\n", encoding="utf-8")
-    return story
+    """Pride and Prejudice's first ten chapters."""
+    return _chapters(tmp_path_factory.mktemp("ten"), "Chapter 11")
 
 
 @pytest.fixture(scope="module")
