@@ -25,6 +25,9 @@ import pikepdf
 
 LOGGER = logging.getLogger(__name__)
 
+# A CFF charstring of more bytes than this draws something: a blank glyph is at most a width (a
+# number, 5 bytes at most) and `endchar` (1 byte). Shorter ones are decompiled to tell.
+EMPTY_CHARSTRING = 6
 _HEX_PAIR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
 _BLOCK = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.DOTALL)
 
@@ -153,7 +156,11 @@ def _glyphs(program) -> dict[int, bytes]:
         top = program["CFF "].cff.topDictIndex[0]
         for gid, name in enumerate(order):
             charstring = top.CharStrings[name]
-            charstring.decompile()
+            data = getattr(charstring, "bytecode", None)
+            if data is not None and len(data) > EMPTY_CHARSTRING:  # an outline: kept as read
+                found[gid] = data
+                continue
+            charstring.decompile()  # short: a width and `endchar` (a blank kept for its id), or not
             if any(op for op in charstring.program if isinstance(op, str) and op not in ("endchar",)):
                 charstring.compile()
                 found[gid] = charstring.bytecode

@@ -327,9 +327,9 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         # running heads and page numbers is queued at once and fills the pool while chunks finish.
         digits = len(str(max(10, sum(len(b.text) for c in book.chapters for b in c.blocks) // 1200)))
         placeholder = renderer.submit(front_job({e.anchor: "8" * digits for e in sequence}))
-        pending = [renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(  # each on its way at once
-            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots), chunk_done)
-            for chunk in body_chunks]
+        pending = _Ahead(lambda chunk: renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(
+            entries=chunk, endnote_hrefs={}, page_of={}, **context), chunk_sheets, roots), chunk_done),
+            body_chunks, jobs + 1)
         has_cover = cover is not None
         endnotes_entry = next((e for e in sequence if e.kind == "endnotes"), None)
         front = placeholder.result()
@@ -384,6 +384,22 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
     return result
 
 
+class _Ahead:
+    """The chunks, each sent to the workers `ahead` chunks before it is wanted: enough to keep every
+    worker busy, and few enough that a chunk's overlay, queued as soon as the chunk comes back, is laid
+    out between the chunks rather than after all of them."""
+
+    def __init__(self, submit: Callable[[list[Entry]], _Done | _Pending], chunks: list[list[Entry]], ahead: int):
+        self.submit, self.chunks, self.ahead = submit, chunks, ahead
+        self.sent: list[_Done | _Pending] = []
+
+    def __iter__(self) -> Iterator[_Done | _Pending]:
+        for index in range(len(self.chunks)):
+            while len(self.sent) < min(len(self.chunks), index + self.ahead):
+                self.sent.append(self.submit(self.chunks[len(self.sent)]))
+            yield self.sent[index]
+
+
 @dataclass
 class _Done:
     """A rendering already at hand, with the same face as a pending one."""
@@ -417,6 +433,7 @@ class _Renderer:
     def __init__(self, jobs: int, cache: _ChunkCache, result: PdfResult):
         self.jobs, self.cache, self.result = jobs, cache, result
         self.pool: ProcessPoolExecutor | None = None
+        self.sent: dict[str, _Done | _Pending] = {}  # a document asked for twice is rendered once
 
     def __enter__(self) -> _Renderer:
         if self.jobs > 1:  # start the workers now, while this process writes the chunks' HTML
@@ -434,6 +451,14 @@ class _Renderer:
     def submit(self, job: _Job, on_done: Callable[[], None] | None = None) -> _Done | _Pending:
         """`on_done` is called once the document is rendered (or found in the cache)."""
         key = job.key
+        if key in self.sent:  # the same overlay, planned again when the front changed length
+            if on_done:
+                on_done()
+            return self.sent[key]
+        self.sent[key] = self._submit(job, key, on_done)
+        return self.sent[key]
+
+    def _submit(self, job: _Job, key: str, on_done: Callable[[], None] | None) -> _Done | _Pending:
         hit = self.cache.get(key)
         if hit is not None:
             self.result.cached_chunks += 1
