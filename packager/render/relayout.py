@@ -8,9 +8,10 @@ paragraph a line longer on a page held short leaves that page ending where it en
 whole document: the pages after them are taken as they were.
 
 This reaches into WeasyPrint's layout (`weasyprint.layout.make_all_pages`, `initialize_page_maker`,
-the page maker's states), as WeasyPrint 62 to 70 have it. `render` keeps what `relayout` needs;
-`relayout` returns None when the document was not rendered that way or WeasyPrint's layout has
-changed shape, and the caller lays the whole document out again, as it would without this module.
+`make_margin_boxes`, `layout_backgrounds`, the page maker's states), written against WeasyPrint 70.
+`render` keeps what `relayout` needs; `relayout` returns None when the document was not rendered
+that way or WeasyPrint's layout has changed shape, and the caller lays the whole document out again,
+as it would without this module (tests/test_line_breaks.py checks that both give the same lines).
 """
 
 from __future__ import annotations
