@@ -154,17 +154,62 @@ def _glyphs(program) -> dict[int, bytes]:
                 found[gid] = glyph.compile(table)
     else:
         top = program["CFF "].cff.topDictIndex[0]
+        stored = _stored_charstrings(top.CharStrings)
         for gid, name in enumerate(order):
+            data = stored(name)
+            if data is not None and (len(data) > EMPTY_CHARSTRING or _blank(data)):
+                if len(data) > EMPTY_CHARSTRING:  # an outline: kept as read
+                    found[gid] = data
+                continue  # a width and `endchar`: a blank kept for its id
             charstring = top.CharStrings[name]
             data = getattr(charstring, "bytecode", None)
             if data is not None and len(data) > EMPTY_CHARSTRING:  # an outline: kept as read
                 found[gid] = data
                 continue
-            charstring.decompile()  # short: a width and `endchar` (a blank kept for its id), or not
+            if data is not None and _blank(data):  # a width and `endchar`: a blank kept for its id
+                continue
+            charstring.decompile()
             if any(op for op in charstring.program if isinstance(op, str) and op not in ("endchar",)):
                 charstring.compile()
                 found[gid] = charstring.bytecode
     return found
+
+
+def _stored_charstrings(charstrings):
+    """A glyph name's charstring as stored in the font (None when it is not at hand that way): read
+    from the CFF's index directly, without making each of a subset's thousands of glyphs an object."""
+    index = getattr(charstrings, "charStringsIndex", None)
+    try:
+        data = index.file.getvalue()
+        offsets, base, items = index.offsets, index.offsetBase, index.items
+    except AttributeError:
+        return lambda name: None
+
+    def stored(name: str) -> bytes | None:
+        number = charstrings.charStrings.get(name)
+        if not isinstance(number, int) or items[number] is not None:  # made already: maybe changed
+            return None
+        return data[base + offsets[number]:base + offsets[number + 1]]
+    return stored
+
+
+def _blank(bytecode: bytes) -> bool:
+    """A Type 2 charstring of numbers and `endchar` only (a subset's place-holder for a glyph id it
+    does not use): read here, since decompiling each of a subset's thousands of them is slow."""
+    index = 0
+    while index < len(bytecode):
+        byte = bytecode[index]
+        if 32 <= byte <= 246:
+            index += 1
+        elif 247 <= byte <= 254:
+            index += 2
+        elif byte == 28:
+            index += 3
+        elif byte == 255:
+            index += 5
+        else:  # an operator: only `endchar`, last
+            return byte == 14 and index == len(bytecode) - 1
+    return False
 
 
 def _agree(face: _Face, other, glyphs: dict[int, bytes]) -> bool:

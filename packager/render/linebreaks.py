@@ -19,6 +19,12 @@ break with its text) gets those lines back from the paragraphs set on it. Each i
 that it runs one line longer. The page then ends where it ended, a line lower: the next page starts
 with the same words and nothing after it moves. With every page but a chapter's last one full, facing
 pages end on the same baseline whatever side a chunk starts on.
+
+And it sets each chapter's text on the grid of the full pages (rule `opening_grid`): a chapter
+heading is as tall as its title makes it, so the text after it starts between two lines of the grid,
+and the opening page ends a fraction of a line off the page facing it. The space below the heading
+is changed by that fraction (`--grid-shift`, styles/print.css), up or down, whichever keeps the page's
+lines as they were: nothing after the page moves.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ LOOSER_STEPS = 6
 LOOSER_WORD = 0.02
 LOOSER_LETTER = 0.0025
 MIN_LINES = 5  # the fewest lines a chapter's last page should hold
+HEADING = "chapter-heading"  # the class of a chapter's heading (templates/macros.j2)
+GRID_SHIFT = "--grid-shift"  # added to the space below a chapter heading (styles/print.css)
+ON_GRID = 0.5  # CSS px: a line this close to the grid is on it
 
 
 @dataclass
@@ -183,6 +192,71 @@ def short_pages(document, root) -> tuple[list[Loosen], int]:
     return list(found.values()), wanting
 
 
+@dataclass
+class Shift:
+    """A chapter heading whose space below changes by `px` CSS px (in all, `total`), on page `page`."""
+
+    element: object
+    px: float
+    total: float
+    page: int
+
+
+def _classes(element) -> set[str]:
+    return set((element.get("class") or "").split()) if element is not None else set()
+
+
+def _shifted_now(element) -> float:
+    for part in (element.get("style") or "").split(";"):
+        name, _, value = part.partition(":")
+        if name.strip() == GRID_SHIFT and value.strip().endswith("px"):
+            return float(value.strip()[:-2])
+    return 0.0
+
+
+def openings_off_grid(document) -> list[Shift]:
+    """Rule `opening_grid`: the chapter headings whose text below ends off the grid (the baselines
+    of a full page: its first line's at the top of the text area, then one every line), and by how
+    much to move it: up by the fraction over a line, or down by the rest of a line, whichever leaves
+    the page holding as many lines (so that it ends where it ended, on the grid, and nothing after it
+    moves), up when both do. Up only as far as the space below the heading goes."""
+    from weasyprint.formatting_structure import boxes
+
+    body = [line for page in document.pages for line in _line_boxes(page._page_box)]
+    if not body:
+        return []
+    pitch = sorted(line.height for line in body)[len(body) // 2]
+    baseline = sorted(line.baseline for line in body if abs(line.height - pitch) < ON_GRID)[0:1] or [0]
+    found = []
+    for index, page in enumerate(document.pages):
+        box = page._page_box
+        lines = list(_line_boxes(box))
+        top, foot = box.content_box_y(), box.content_box_y() + box.height
+        for heading in (b for b in box.descendants()
+                        if isinstance(b, boxes.BlockBox) and HEADING in _classes(b.element)):
+            inside = {id(line) for line in _line_boxes(heading)}
+            after = [line for line in lines if id(line) not in inside and line.position_y >= heading.position_y]
+            if not inside or not after:
+                continue
+            last = after[-1]
+            over = (last.position_y + last.baseline - top - baseline[0]) % pitch
+            if over < ON_GRID or pitch - over < ON_GRID:
+                continue
+            room = foot - (last.position_y + last.height)  # below the page's last line
+            options = []
+            if heading.margin_bottom >= over and room + over < pitch:
+                options.append(-over)  # up, and no line of the next page comes up with it
+            if room >= pitch - over:
+                options.append(pitch - over)  # down, and the last line stays on the page
+            if options:
+                found.append(Shift(heading.element, options[0], _shifted_now(heading.element) + options[0], index))
+    return found
+
+
+def shift(change: Shift) -> None:
+    change.element.set("style", f"{GRID_SHIFT}: {change.total:.3f}px")
+
+
 def loosen(change: Loosen) -> None:
     names = [n for n in (change.element.get("class") or "").split() if not n.startswith(LOOSER)]
     change.element.set("class", " ".join([*names, f"{LOOSER}{change.steps}"]))
@@ -305,21 +379,25 @@ def second_pass(html, layout, render):
         document = layout.document
         breaks = breaks_to_take_back(document)
         looser, wanting = short_pages(document, html.etree_element)
-        if best is None or (len(breaks), wanting) < best[0]:
-            best = ((len(breaks), wanting), layout)
-        if not (breaks or looser) or rounds == MAX_ROUNDS:
+        shifts = openings_off_grid(document)
+        if best is None or (len(breaks), wanting, len(shifts)) < best[0]:
+            best = ((len(breaks), wanting, len(shifts)), layout)
+        if not (breaks or looser or shifts) or rounds == MAX_ROUNDS:
             break
         breaks = [brk for brk in breaks if keep_whole(brk)]  # in the element tree, which a whole
         for change in looser:                                 # layout reads
             loosen(change)
+        for change in shifts:
+            shift(change)
         rounds += 1
         # the same changes in the laid-out box tree, and the pages they are on
         pages = _pages_of(document, {id(brk.element) for brk in breaks})
         quick = all([relayout.keep_whole(layout, brk.element, _word_pattern(brk.word), brk.occurrence)
                      for brk in breaks])
+        quick = quick and relayout.add_to_own(layout, {change.element: {"margin_bottom": change.px} for change in shifts})
         relayout.set_styles(layout, {change.element: _looser_values(change) for change in looser})
-        again = relayout.relayout(layout, html, pages | {page for change in looser for page in change.pages}) \
-            if quick else None
+        pages |= {page for change in looser for page in change.pages} | {change.page for change in shifts}
+        again = relayout.relayout(layout, html, pages) if quick else None
         if again is None:
             html.wrapper_element = cssselect2.ElementWrapper.from_html_root(html.etree_element, content_language=None)
             again = render(html)

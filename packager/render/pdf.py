@@ -76,7 +76,7 @@ class _Job:
     def key(self) -> str:
         from packager.render.linebreaks import LONGEST_LADDER, LOOSER_STEPS, MAX_ROUNDS, MIN_LINES
 
-        digest = hashlib.sha256(f"packager {__version__} {MAX_ROUNDS} {LONGEST_LADDER} {LOOSER_STEPS} {MIN_LINES}\n".encode())
+        digest = hashlib.sha256(f"packager {__version__} short-numbers {MAX_ROUNDS} {LONGEST_LADDER} {LOOSER_STEPS} {MIN_LINES}\n".encode())
         for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
@@ -130,7 +130,37 @@ def _lay_out(job: _Job) -> _Rendered:
         for name, (_, y, *_) in page.anchors.items():
             anchors.setdefault(name, (index, y))  # a box split over pages starts on the first
     blanks = [index for index, page in enumerate(document.pages) if page._page_box.page_type.blank]
-    return _Rendered(document.write_pdf(pdf_variant=job.variant or None), len(document.pages), anchors, list(fetcher.refused), blanks)
+    with _short_numbers():
+        data = document.write_pdf(pdf_variant=job.variant or None)
+    return _Rendered(data, len(document.pages), anchors, list(fetcher.refused), blanks)
+
+
+@contextmanager
+def _short_numbers() -> Iterator[None]:
+    """WeasyPrint's content streams (pages, and the forms and patterns drawn in them) written with
+    their numbers shortened (see _NUMBER), in the worker that lays the document out rather than when
+    the book is merged. Fonts and images are other streams, left as they are."""
+    try:
+        import pydyf
+        from weasyprint.pdf.stream import Stream
+    except ImportError:  # a WeasyPrint laid out otherwise: its numbers as it writes them
+        yield
+        return
+    written = pydyf.Stream.data
+
+    def data(stream) -> bytes:
+        stream.stream = [_NUMBER.sub(_shortened, b"\n".join(pydyf._to_bytes(item) for item in stream.stream))]
+        return written.fget(stream)
+
+    own = Stream.__dict__.get("data")
+    Stream.data = property(data)
+    try:
+        yield
+    finally:
+        if own is None:
+            del Stream.data
+        else:
+            Stream.data = own
 
 
 class _ChunkCache:
@@ -766,8 +796,6 @@ def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
         if not shift_overlays:
             _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
         page.contents_coalesce()  # one content stream a page, as a book laid out in one process has
-        if "/Contents" in page.obj:
-            page.obj.Contents.write(_NUMBER.sub(_shortened, page.obj.Contents.read_bytes()))
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:

@@ -141,6 +141,35 @@ def set_styles(layout: Layout, values: dict[object, dict[str, float]]) -> None:
             inner.style = copies[id(inner.style)]
 
 
+def add_to_own(layout: Layout, values: dict[object, dict[str, float]]) -> bool:
+    """Add these CSS px to a length of each element's own box (a property its descendants do not
+    inherit, such as a margin), in the box tree `relayout` lays out again; False when that cannot be
+    done here."""
+    import copy
+
+    try:
+        from weasyprint.css.properties import Dimension
+    except ImportError:
+        return False
+    if layout.root is None:
+        return not values
+    done: set[int] = set()
+    for box in layout.root.descendants():
+        element = getattr(box, "element", None)
+        changes = values.get(element)
+        if changes is None or id(element) in done:
+            continue
+        done.add(id(element))
+        style = copy.copy(box.style)
+        for name, px in changes.items():
+            value = style[name]
+            if getattr(value, "unit", None) != "px":
+                return False
+            style[name] = Dimension(value.value + px, "px")
+        box.style = style
+    return len(done) == len(values)
+
+
 def _text_boxes(box) -> Iterator[tuple[object, int, object]]:
     """(parent, index, text box) for every text box under `box`, in reading order."""
     from weasyprint.formatting_structure import boxes
