@@ -106,22 +106,26 @@ def _looser_now(element) -> int:
     return 0
 
 
-def short_pages(document, root) -> tuple[list[Loosen], int]:
-    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), and how many lines the
-    pages lack:
+def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
+    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), chapter headings to set
+    deeper, and how many lines the pages lack:
 
     - for a page inside a chapter held `k` lines short, the `k` paragraphs on it that need the least
       added word space to run a line longer (those that end on it best; the one that runs on to the
       next page runs on by as many lines, so the next page still starts with the same words);
     - for a chapter's last page of fewer than MIN_LINES lines, as many paragraphs of the chapter as
-      that page lacks lines: each line gained carries a line over to it."""
+      that page lacks lines: each line gained carries a line over to it. A chapter too short to gain
+      them so (a page or two of dialogue) gets the rest by a deeper space below its heading: whole
+      lines, so the opening page stays on the grid and passes them on."""
+    from weasyprint.formatting_structure import boxes
+
     parents = {child: parent for parent in root.iter() for child in parent}
     pages = []  # per page: [(element, top, height, width, text, type size)]
     for page in document.pages:
         pages.append([(line.element, line.position_y, line.height, line.width, _text(line), line.style["font_size"])
                       for line in _line_boxes(page._page_box)])
     if not any(pages):
-        return [], 0
+        return [], [], 0
     heights = sorted(line[2] for lines in pages for line in lines)
     pitch = heights[len(heights) // 2]  # the body's line
     first_page: dict[int, int] = {}
@@ -151,7 +155,14 @@ def short_pages(document, root) -> tuple[list[Loosen], int]:
             return None
         return steps - now, Loosen(element, steps, range(first_page[id(element)], last_page[id(element)] + 1), font)
 
+    def heading(index: int):
+        """The heading box of the chapter that opens on page `index`, or None."""
+        return next((box for box in document.pages[index]._page_box.descendants()
+                     if isinstance(box, boxes.BlockBox) and HEADING in _classes(box.element)
+                     and _section(box.element, parents) is section(index, -1)), None)
+
     found: dict[int, Loosen] = {}
+    sinks: list[Shift] = []
     wanting = 0
     for index, (page, lines) in enumerate(zip(document.pages, pages)):
         if not lines:
@@ -184,12 +195,17 @@ def short_pages(document, root) -> tuple[list[Loosen], int]:
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:MIN_LINES - len(lines)]]
             wanting += MIN_LINES - len(lines)
+            missing = MIN_LINES - len(lines) - len(chosen)
+            opening = heading(start) if missing > 0 else None
+            if opening is not None and _shifted_now(opening.element) + missing * pitch < MIN_LINES * pitch:
+                sinks.append(Shift(opening.element, missing * pitch, _shifted_now(opening.element) + missing * pitch,
+                                   start))
         else:
             continue
         for change in chosen:
             if id(change.element) not in found or found[id(change.element)].steps < change.steps:
                 found[id(change.element)] = change
-    return list(found.values()), wanting
+    return list(found.values()), sinks, wanting
 
 
 @dataclass
@@ -378,8 +394,8 @@ def second_pass(html, layout, render):
     while True:
         document = layout.document
         breaks = breaks_to_take_back(document)
-        looser, wanting = short_pages(document, html.etree_element)
-        shifts = openings_off_grid(document)
+        looser, sinks, wanting = short_pages(document, html.etree_element)
+        shifts = _together(openings_off_grid(document) + sinks)
         if best is None or (len(breaks), wanting, len(shifts)) < best[0]:
             best = ((len(breaks), wanting, len(shifts)), layout)
         if not (breaks or looser or shifts) or rounds == MAX_ROUNDS:
@@ -403,6 +419,17 @@ def second_pass(html, layout, render):
             again = render(html)
         layout = again
     return best[1], rounds
+
+
+def _together(shifts: list[Shift]) -> list[Shift]:
+    """One shift a heading: a move onto the grid and a deeper space below it, added."""
+    joined: dict[int, Shift] = {}
+    for change in shifts:
+        if id(change.element) in joined:
+            before = joined[id(change.element)]
+            change = Shift(change.element, before.px + change.px, before.total + change.px, change.page)
+        joined[id(change.element)] = change
+    return list(joined.values())
 
 
 def _pages_of(document, elements: set[int]) -> set[int]:

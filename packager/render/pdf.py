@@ -31,7 +31,7 @@ import os
 import re
 import signal
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -130,7 +130,7 @@ def _lay_out(job: _Job) -> _Rendered:
         for name, (_, y, *_) in page.anchors.items():
             anchors.setdefault(name, (index, y))  # a box split over pages starts on the first
     blanks = [index for index, page in enumerate(document.pages) if page._page_box.page_type.blank]
-    with _short_numbers():
+    with _short_numbers() if not job.variant else nullcontext():  # a variant: WeasyPrint's own PDF
         data = document.write_pdf(pdf_variant=job.variant or None)
     return _Rendered(data, len(document.pages), anchors, list(fetcher.refused), blanks)
 
