@@ -71,13 +71,14 @@ class _Job:
     stylesheets: tuple[tuple[str, str], ...]  # (css text, base url)
     roots: tuple[str, ...]
     variant: str = ""  # a PDF variant (pdf/ua-1, pdf/a-3b) WeasyPrint writes
+    whole: bool = False  # the book as one document: WeasyPrint's PDF as it writes it
 
     @property
     def key(self) -> str:
         from packager.render.linebreaks import LONGEST_LADDER, LOOSER_STEPS, MAX_ROUNDS, MIN_LINES
 
         digest = hashlib.sha256(f"packager {__version__} short-numbers {MAX_ROUNDS} {LONGEST_LADDER} {LOOSER_STEPS} {MIN_LINES}\n".encode())
-        for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant):
+        for part in (self.html, *(css for css, _ in self.stylesheets), *self.roots, self.variant, str(self.whole)):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         return digest.hexdigest()
@@ -130,7 +131,7 @@ def _lay_out(job: _Job) -> _Rendered:
         for name, (_, y, *_) in page.anchors.items():
             anchors.setdefault(name, (index, y))  # a box split over pages starts on the first
     blanks = [index for index, page in enumerate(document.pages) if page._page_box.page_type.blank]
-    with _short_numbers() if not job.variant else nullcontext():  # a variant: WeasyPrint's own PDF
+    with nullcontext() if job.whole else _short_numbers():
         data = document.write_pdf(pdf_variant=job.variant or None)
     return _Rendered(data, len(document.pages), anchors, list(fetcher.refused), blanks)
 
@@ -591,7 +592,7 @@ def _build_whole(book: Book, theme: Theme, cover: CoverImage | None, modified: d
     roots = tuple(str(r) for r in theme.roots or [styles_dir()])
     result = PdfResult(b"")
     with _Renderer(min(jobs, 2), _ChunkCache(cache_dir), result) as renderer:  # one document: one worker at work
-        rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant),
+        rendered = renderer.submit(_Job(html, _stylesheets(theme, extra=whole_css), roots, variant, whole=True),
                                    Counter("PDF", 1)).result()
     result.data, result.pages, result.refused_urls = rendered.data, rendered.pages, list(rendered.refused)
     if sequence and sequence[0].anchor in rendered.anchors:
