@@ -383,6 +383,23 @@ def test_facing_pages_end_on_the_same_baseline(carol_classic_6x9):
     assert uneven <= spreads // 20
 
 
+def test_a_chapter_opening_ends_on_the_grid_of_the_pages_around_it(carol_garamond):
+    """garamond's heading block (a small-caps label, an italic title, a drop cap below) is no whole
+    number of lines: laid out once, every opening page ended 0.11 of a line off the full pages (rule
+    opening_grid, packager/render/linebreaks.py)."""
+    pages, first, openings = _body_baselines(carol_garamond)
+    pitch = 15.84  # garamond's --line
+    foot = max(page[-1] for index, page in enumerate(pages) if index >= first and index not in openings and page)
+    checked = 0
+    for index in sorted(openings):
+        if index < first or index + 1 in openings or not pages[index]:
+            continue
+        lines = (foot - pages[index][-1]) / pitch
+        assert abs(lines - round(lines)) < 0.05, f"page {index + 1} ends {lines:.2f} lines above the foot"
+        checked += 1
+    assert checked >= 5
+
+
 def test_no_page_of_the_body_holds_fewer_than_five_lines(carol_classic_6x9):
     pages, first, _ = _body_baselines(carol_classic_6x9)
     assert all(len(lines) >= 5 for lines in pages[first:] if lines)

@@ -46,6 +46,9 @@ LOOSER_LETTER = 0.0025
 MIN_LINES = 5  # the fewest lines a chapter's last page should hold
 HEADING = "chapter-heading"  # the class of a chapter's heading (templates/macros.j2)
 GRID_SHIFT = "--grid-shift"  # added to the space below a chapter heading (styles/print.css)
+SINK = "--sink"  # added to the space above a chapter heading's title (styles/print.css)
+# each variable, and the property of the heading's box it adds to
+SHIFTED = {GRID_SHIFT: "margin_bottom", SINK: "padding_top"}
 ON_GRID = 0.5  # CSS px: a line this close to the grid is on it
 
 
@@ -115,8 +118,8 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
       next page runs on by as many lines, so the next page still starts with the same words);
     - for a chapter's last page of fewer than MIN_LINES lines, as many paragraphs of the chapter as
       that page lacks lines: each line gained carries a line over to it. A chapter too short to gain
-      them so (a page or two of dialogue) gets the rest by a deeper space below its heading: whole
-      lines, so the opening page stays on the grid and passes them on."""
+      them so (a page or two of dialogue) gets the rest by setting its heading whole lines lower (a
+      deeper sink), so the opening page stays on the grid and passes them on."""
     from weasyprint.formatting_structure import boxes
 
     parents = {child: parent for parent in root.iter() for child in parent}
@@ -197,9 +200,9 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
             wanting += MIN_LINES - len(lines)
             missing = MIN_LINES - len(lines) - len(chosen)
             opening = heading(start) if missing > 0 else None
-            if opening is not None and _shifted_now(opening.element) + missing * pitch < MIN_LINES * pitch:
-                sinks.append(Shift(opening.element, missing * pitch, _shifted_now(opening.element) + missing * pitch,
-                                   start))
+            if opening is not None and _shifted_now(opening.element, SINK) + missing * pitch < MIN_LINES * pitch:
+                sinks.append(Shift(opening.element, missing * pitch,
+                                   _shifted_now(opening.element, SINK) + missing * pitch, start, SINK))
         else:
             continue
         for change in chosen:
@@ -210,24 +213,32 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
 
 @dataclass
 class Shift:
-    """A chapter heading whose space below changes by `px` CSS px (in all, `total`), on page `page`."""
+    """A chapter heading on page `page` whose space below (GRID_SHIFT) or above its title (SINK)
+    changes by `px` CSS px (to `total` in all)."""
 
     element: object
     px: float
     total: float
     page: int
+    variable: str = GRID_SHIFT
 
 
 def _classes(element) -> set[str]:
     return set((element.get("class") or "").split()) if element is not None else set()
 
 
-def _shifted_now(element) -> float:
+def _shifts_now(element) -> dict[str, float]:
+    """The heading's shifts so far (its style attribute, written by `shift`)."""
+    found = {}
     for part in (element.get("style") or "").split(";"):
         name, _, value = part.partition(":")
-        if name.strip() == GRID_SHIFT and value.strip().endswith("px"):
-            return float(value.strip()[:-2])
-    return 0.0
+        if name.strip() in SHIFTED and value.strip().endswith("px"):
+            found[name.strip()] = float(value.strip()[:-2])
+    return found
+
+
+def _shifted_now(element, variable: str = GRID_SHIFT) -> float:
+    return _shifts_now(element).get(variable, 0.0)
 
 
 def openings_off_grid(document) -> list[Shift]:
@@ -270,7 +281,8 @@ def openings_off_grid(document) -> list[Shift]:
 
 
 def shift(change: Shift) -> None:
-    change.element.set("style", f"{GRID_SHIFT}: {change.total:.3f}px")
+    shifts = _shifts_now(change.element) | {change.variable: change.total}
+    change.element.set("style", "; ".join(f"{name}: {px:.3f}px" for name, px in sorted(shifts.items())))
 
 
 def loosen(change: Loosen) -> None:
@@ -410,7 +422,10 @@ def second_pass(html, layout, render):
         pages = _pages_of(document, {id(brk.element) for brk in breaks})
         quick = all([relayout.keep_whole(layout, brk.element, _word_pattern(brk.word), brk.occurrence)
                      for brk in breaks])
-        quick = quick and relayout.add_to_own(layout, {change.element: {"margin_bottom": change.px} for change in shifts})
+        owns: dict[object, dict[str, float]] = {}
+        for change in shifts:
+            owns.setdefault(change.element, {})[SHIFTED[change.variable]] = change.px
+        quick = quick and relayout.add_to_own(layout, owns)
         relayout.set_styles(layout, {change.element: _looser_values(change) for change in looser})
         pages |= {page for change in looser for page in change.pages} | {change.page for change in shifts}
         again = relayout.relayout(layout, html, pages) if quick else None
@@ -423,12 +438,13 @@ def second_pass(html, layout, render):
 
 def _together(shifts: list[Shift]) -> list[Shift]:
     """One shift a heading: a move onto the grid and a deeper space below it, added."""
-    joined: dict[int, Shift] = {}
+    joined: dict[tuple[int, str], Shift] = {}
     for change in shifts:
-        if id(change.element) in joined:
-            before = joined[id(change.element)]
-            change = Shift(change.element, before.px + change.px, before.total + change.px, change.page)
-        joined[id(change.element)] = change
+        key = (id(change.element), change.variable)
+        if key in joined:
+            before = joined[key]
+            change = Shift(change.element, before.px + change.px, before.total + change.px, change.page, change.variable)
+        joined[key] = change
     return list(joined.values())
 
 

@@ -6,9 +6,11 @@ another in this process when it is 1: the same chunks, so the same bytes) with t
 every page and no running heads or page numbers. As each chunk comes back its place in the book is
 known, and a small overlay document of its running heads and page numbers, set by the theme's own
 page rules, is rendered too. The front (cover, title page, contents) is rendered with the page numbers
-the chunks turned out to have. Then pikepdf merges the parts, moves each page to its side's margins
-(a blank verso put before a chunk that must open on a recto), lays the overlays over them, and adds
-bookmarks, cross-chunk links and metadata.
+the chunks turned out to have; while it is laid out, pikepdf puts the body together (moves each page
+to its side's margins, a blank verso put before a chunk that must open on a recto, and lays the
+overlays over them), then sets the front before it and adds bookmarks, cross-chunk links and
+metadata. The workers write their content streams with short numbers (three decimals), so the merge
+has only to join them.
 
 Chunks and overlays are cached by their content and stylesheets (a chunk's layout does not depend on
 where it lands), so a rebuild re-renders only what changed. A PDF variant (PDF/UA, PDF/A) is laid
@@ -385,33 +387,39 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
                 endnotes = renderer.submit(_Job(env.get_template("pdf-chunk.html.j2").render(
                     entries=[endnotes_entry], endnote_hrefs=endnote_hrefs,
                     page_of={k: str(v) for k, v in page_of.items()}, **context), chunk_sheets, roots))
-            final_front = renderer.submit(front_job({k: str(v) for k, v in page_of.items()})).result()
+            final = renderer.submit(front_job({k: str(v) for k, v in page_of.items()}))
+            # While the front is laid out, the body is put together: it stays as it is when the
+            # front keeps its length (as it almost always does).
+            merger = _Merger(geometry.shift_points, has_cover, shift_overlays)
+            merger.reserve(front.pages)
+            for number in range(1, len(parts)):
+                merger.add(number, parts[number], starts[number], starts[number - 1] + parts[number - 1].pages,
+                           overlays[number].result(), plans[number][1])
+            final_front = final.result()
             if final_front.pages == front.pages:
                 parts[0] = front = final_front
+                merger.add(0, front, 0, 0, overlays[0].result(), plans[0][1])
                 break
             front = final_front
             pending = [_Done(part) for part in parts[1:]]
+        else:  # the front never settled: the book keeps the one its pages were counted with
+            merger.add(0, parts[0], 0, 0, overlays[0].result(), plans[0][1])
         if endnotes is not None:
             rendered = endnotes.result()
             for name, (index, y) in rendered.anchors.items():
                 position[name] = (endnotes_start + index, y)
             end = starts[-1] + parts[-1].pages
             plans.append(_overlay_plan(rendered, endnotes_start, end, [endnotes_entry], has_cover, first))
-            overlays.append(renderer.submit(overlay_job(plans[-1][0])))
+            merger.add(len(parts), rendered, endnotes_start, end,
+                       renderer.submit(overlay_job(plans[-1][0])).result(), plans[-1][1])
             parts.append(rendered)
-            starts.append(endnotes_start)
-        overlays = [waiting.result() for waiting in overlays]
     for part in parts:
         result.refused_urls.extend(part.refused)
     for name, (index, y) in front.anchors.items():
         position.setdefault(name, (index, y))
-    overlay_pages = [(doc, page + lead) for doc, (pages, lead) in enumerate(plans)
-                     for page in range(len(pages) - lead)]
     report("merging")
-    result.data = _merge(parts, starts, overlays, overlay_pages, position, outline, book, modified,
-                         geometry.shift_points, has_cover=has_cover, first=first,
-                         shift_overlays=shift_overlays)
-    result.pages = len(overlay_pages)
+    result.data = merger.finish(position, outline, book, modified, first)
+    result.pages = sum(len(pages) - lead for pages, lead in plans)
     return result
 
 
@@ -757,46 +765,85 @@ def _retag_fonts(document, salt: int) -> None:
 PDF_MIN_UNITS, PDF_MAX_UNITS = 3, 14400  # a PDF page's side, in points (ISO 32000)
 
 
-def _merge(parts: list[_Rendered], starts: list[int], overlays: list[_Rendered],
-           overlay_pages: list[tuple[int, int]], position: dict[str, tuple[int, float]],
-           outline: list[Entry], book: Book, modified: datetime, shift: float, has_cover: bool,
-           first: int, shift_overlays: bool = False) -> bytes:
-    """One PDF (with pikepdf, which is qpdf): chunk pages moved to their side's margins (a blank verso
-    put before a chunk that must open on a recto), the overlay set over them, bookmarks, cross-chunk
-    links, page labels, metadata."""
-    import pikepdf
+class _Merger:
+    """The book put together (with pikepdf, which is qpdf) part by part as the parts come: the body
+    while the front, which needs the body's page numbers, is still being laid out. Each part's pages
+    are moved to their side's margins (a blank verso put before a part that must open on a recto),
+    with its overlay set over them; `finish` adds bookmarks, cross-chunk links, page labels and
+    metadata."""
 
-    from packager.render.fontmerge import merge_fonts
+    def __init__(self, shift: float, has_cover: bool, shift_overlays: bool = False):
+        import pikepdf
 
-    merged = pikepdf.Pdf.new()
-    sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
-    for source in sources[:1]:
+        self.pdf = pikepdf.Pdf.new()
+        self.shift, self.has_cover, self.shift_overlays = shift, has_cover, shift_overlays
+        self.documents: list = []  # the parts' and overlays' PDFs, open while the book is
+        self.reserved = 0
+
+    def _open(self, data: bytes, salt: str):
+        import pikepdf
+
+        document = pikepdf.open(io.BytesIO(data))
+        _retag_fonts(document, salt)
+        self.documents.append(document)
+        return document
+
+    def reserve(self, pages: int) -> None:
+        """Keep places for the first `pages` pages (the front, laid out last)."""
+        self.reserved = pages
+
+    def add(self, number: int, part: _Rendered, start: int, end: int, overlay: _Rendered, lead: int) -> None:
+        """Part `number`, starting on page `start`, after the part before it ended at page `end`: the
+        pages from `end` on are laid out, blank ones first, each with its page of `overlay` (after
+        `lead` dummy pages)."""
+        source = self._open(part.data, f"part {number}")
         box = source.pages[0].mediabox
-        if not all(PDF_MIN_UNITS <= float(side) <= PDF_MAX_UNITS for side in (box[2], box[3])):
-            raise PackagerError(f"the stylesheet's page size ({float(box[2]) / 72:.2f} x {float(box[3]) / 72:.2f} in) "
+        size = (float(box[2]), float(box[3]))
+        if not all(PDF_MIN_UNITS <= side <= PDF_MAX_UNITS for side in size):
+            raise PackagerError(f"the stylesheet's page size ({size[0] / 72:.2f} x {size[1] / 72:.2f} in) "
                                 "is outside what a PDF allows (0.04 to 200 in a side)")
-    for source, start in zip(sources, starts):
-        while len(merged.pages) < start:
-            box = source.pages[0].mediabox
-            merged.add_blank_page(page_size=(float(box[2]), float(box[3])))
-        merged.pages.extend(source.pages)
-    overlay_pdfs = [pikepdf.open(io.BytesIO(overlay.data)) for overlay in overlays]
-    for number, document in enumerate([*sources, *overlay_pdfs]):
-        _retag_fonts(document, number)
-    for number, page in enumerate(merged.pages):
-        document, index = overlay_pages[number]
-        if shift_overlays:
-            _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
-        if not (has_cover and number == 0):
-            dx = shift if number % 2 == 0 else -shift  # even index: a recto
+        pages = self.pdf.pages
+        while len(pages) < max(self.reserved, end):
+            self.pdf.add_blank_page(page_size=size)
+        for _ in range(end, start):
+            self.pdf.add_blank_page(page_size=size)
+        for index, page in enumerate(source.pages, start):
+            if index < len(pages):  # a place kept for the front
+                pages[index] = page
+            else:
+                pages.append(page)
+        overlays = self._open(overlay.data, f"overlay {number}")
+        for index in range(end, start + len(source.pages)):
+            self._finish_page(pages[index], index, overlays, overlays.pages[lead + index - end], number)
+
+    def _finish_page(self, page, number: int, overlays, overlay, document: int) -> None:
+        import pikepdf
+
+        if self.shift_overlays:
+            _add_overlay(self.pdf, page, overlays, overlay, document)
+        if not (self.has_cover and number == 0):
+            dx = self.shift if number % 2 == 0 else -self.shift  # even index: a recto
             page.contents_add(f"q 1 0 0 1 {dx:.3f} 0 cm ".encode(), prepend=True)
             page.contents_add(b" Q", prepend=False)
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        if not shift_overlays:
-            _add_overlay(merged, page, overlay_pdfs[document], overlay_pdfs[document].pages[index], document)
+        if not self.shift_overlays:
+            _add_overlay(self.pdf, page, overlays, overlay, document)
         page.contents_coalesce()  # one content stream a page, as a book laid out in one process has
+
+    def finish(self, position: dict[str, tuple[int, float]], outline: list[Entry], book: Book,
+               modified: datetime, first: int) -> bytes:
+        """The book's PDF: links, bookmarks, page labels, metadata, each face's font once."""
+        return _finish(self.pdf, position, outline, book, modified, self.has_cover, first)
+
+
+def _finish(merged, position: dict[str, tuple[int, float]], outline: list[Entry], book: Book,
+            modified: datetime, has_cover: bool, first: int) -> bytes:
+    import pikepdf
+
+    from packager.render.fontmerge import merge_fonts
+
     height = float(merged.pages[0].mediabox[3]) if len(merged.pages) else 0.0
 
     def destination(anchor: str) -> pikepdf.Array:
