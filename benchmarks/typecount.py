@@ -123,17 +123,23 @@ def count(pdf: Path, pitch: float | None = None) -> dict[str, float]:
     rectos = sum(1 for index in range(first, len(pages), 2) if pages[index] and pages[index][-1][1].endswith(HYPHENS))
     gaps = [b - a for page in body for (a, _), (b, _) in zip(page, page[1:])]
     pitch = pitch or sorted(gaps)[len(gaps) // 2]
-    spreads = apart0 = apart1 = 0
+    spreads = apart0 = apart1 = opening_spreads = opening_apart = off_grid = 0
     for verso in range(first + 1, len(pages) - 2, 2):
         recto = verso + 1
-        if {verso, recto, recto + 1} & openings or not all((pages[verso], pages[recto], pages[recto + 1])):
+        if {recto, recto + 1} & openings or not all((pages[verso], pages[recto], pages[recto + 1])):
+            continue  # a chapter's last page (the next page opens a chapter), or an empty page
+        difference = abs(pages[verso][-1][0] - pages[recto][-1][0]) / pitch
+        if verso in openings:  # a chapter opening facing the chapter's next page
+            opening_spreads += 1
+            opening_apart += round(difference) > 0
+            off_grid += abs(difference - round(difference)) > 0.05
             continue
         spreads += 1
-        lines_apart = round(abs(pages[verso][-1][0] - pages[recto][-1][0]) / pitch)
-        apart0 += lines_apart > 0
-        apart1 += lines_apart > 1
+        apart0 += round(difference) > 0
+        apart1 += round(difference) > 1
     return {"lines": len(lines), "hyphen %": 100 * sum(hyphened) / max(1, len(lines)), "runs 3+": runs,
             "rectos mid-word": rectos, "spreads": spreads, "apart >0": apart0, "apart >1": apart1,
+            "opening spreads": opening_spreads, "apart": opening_apart, "off grid": off_grid,
             "pages < 5 lines": sum(1 for page in body if 0 < len(page) < 5), "pages": len(pages)}
 
 
