@@ -396,9 +396,10 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
                 merger.add(number, parts[number], starts[number], starts[number - 1] + parts[number - 1].pages,
                            overlays[number].result(), plans[number][1])
             final_front = final.result()
-            if final_front.pages == front.pages:
+            if _opening(final_front.pages, True) == first:  # the body begins where it was laid out for
                 parts[0] = front = final_front
-                merger.add(0, front, 0, 0, overlays[0].result(), plans[0][1])
+                plans[0] = _overlay_plan(front, 0, 0, [], has_cover, 0)
+                merger.add(0, front, 0, 0, renderer.submit(overlay_job(plans[0][0])).result(), plans[0][1])
                 break
             front = final_front
             pending = [_Done(part) for part in parts[1:]]
@@ -419,7 +420,7 @@ def build_pdf(book: Book, theme: Theme, cover: CoverImage | None, modified: date
         position.setdefault(name, (index, y))
     report("merging")
     result.data = merger.finish(position, outline, book, modified, first)
-    result.pages = sum(len(pages) - lead for pages, lead in plans)
+    result.pages = len(merger.pdf.pages)
     return result
 
 
