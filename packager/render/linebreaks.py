@@ -18,7 +18,9 @@ break with its text) gets those lines back from the paragraphs set on it. Each i
 (a `looser-N` class, styles/print.css: a touch more word space), the way a compositor gains a line, so
 that it runs one line longer. The page then ends where it ended, a line lower: the next page starts
 with the same words and nothing after it moves. With every page but a chapter's last one full, facing
-pages end on the same baseline whatever side a chunk starts on.
+pages end on the same baseline whatever side a chunk starts on. A page no paragraph can fill (short
+lines of dialogue, the next paragraph too short to split) gets the space it lacks between its
+paragraphs instead (rule `feather`), and still ends at the foot of the text.
 
 And it sets each chapter's text on the grid of the full pages (rule `opening_grid`): a chapter
 heading is as tall as its title makes it, so the text after it starts between two lines of the grid,
@@ -47,8 +49,9 @@ MIN_LINES = 5  # the fewest lines a chapter's last page should hold
 HEADING = "chapter-heading"  # the class of a chapter's heading (templates/macros.j2)
 GRID_SHIFT = "--grid-shift"  # added to the space below a chapter heading (styles/print.css)
 SINK = "--sink"  # added to the space above a chapter heading's title (styles/print.css)
-# each variable, and the property of the heading's box it adds to
-SHIFTED = {GRID_SHIFT: "margin_bottom", SINK: "padding_top"}
+FEATHER = "--feather"  # added below a paragraph (styles/print.css)
+# each variable, and the property of the element's box it adds to
+SHIFTED = {GRID_SHIFT: "margin_bottom", SINK: "padding_top", FEATHER: "padding_bottom"}
 ON_GRID = 0.5  # CSS px: a line this close to the grid is on it
 
 
@@ -100,6 +103,22 @@ def _section(element, parents: dict) -> object:
     while element is not None and _local(element.tag) not in ("section", "nav", "body"):
         element = parents.get(element)
     return element
+
+
+def _feathered(index: int, lacking: int, lines, last_page, pitch: float) -> list[Shift]:
+    """Rule `feather`: a page still `lacking` lines once no paragraph on it can run on (short lines
+    of dialogue, the next paragraph too short to split) gets them as space between its paragraphs,
+    shared equally, the way a compositor feathers a page: its last line then stands at the foot of the
+    text like the page facing it, and it ends where it ended, so nothing after it moves. A little
+    less than the lines, so that the same lines still fit."""
+    if lacking <= 0:
+        return []
+    ends = [element for element in dict.fromkeys(e for e, *_ in lines)
+            if element is not lines[-1][0] and last_page[id(element)] == index and _local(element.tag) == "p"]
+    if not ends:
+        return []
+    px = (lacking * pitch - ON_GRID) / len(ends)
+    return [Shift(element, px, _shifted_now(element, FEATHER) + px, index, FEATHER) for element in ends]
 
 
 def _looser_now(element) -> int:
@@ -186,6 +205,7 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:max(0, short)]]
             wanting += max(0, short)
+            sinks += _feathered(index, short - len(chosen), lines, last_page, pitch)
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
             start = index - 1  # the chapter's first page
             while start > 0 and section(start, 0) is section(start - 1, -1):

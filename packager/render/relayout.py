@@ -163,7 +163,7 @@ def add_to_own(layout: Layout, values: dict[object, dict[str, float]]) -> bool:
         style = copy.copy(box.style)
         for name, px in changes.items():
             value = style[name]
-            if getattr(value, "unit", None) != "px":
+            if getattr(value, "unit", None) != "px" and getattr(value, "value", None) != 0:
                 return False
             style[name] = Dimension(value.value + px, "px")
         box.style = style
