@@ -53,6 +53,7 @@ FEATHER = "--feather"  # added below a paragraph (styles/print.css)
 # each variable, and the property of the element's box it adds to
 SHIFTED = {GRID_SHIFT: "margin_bottom", SINK: "padding_top", FEATHER: "padding_bottom"}
 ON_GRID = 0.5  # CSS px: a line this close to the grid is on it
+SLACK = 0.25  # CSS px a feathered page keeps free, so that the same lines still fit
 
 
 @dataclass
@@ -109,15 +110,16 @@ def _feathered(index: int, lacking: int, lines, last_page, pitch: float) -> list
     """Rule `feather`: a page still `lacking` lines once no paragraph on it can run on (short lines
     of dialogue, the next paragraph too short to split) gets them as space between its paragraphs,
     shared equally, the way a compositor feathers a page: its last line then stands at the foot of the
-    text like the page facing it, and it ends where it ended, so nothing after it moves. A little
-    less than the lines, so that the same lines still fit."""
+    text like the page facing it, and it ends where it ended, so nothing after it moves. SLACK less
+    than the lines, so that the same lines still fit. (An opening page whose one paragraph runs on
+    gets the space below its heading.)"""
     if lacking <= 0:
         return []
     ends = [element for element in dict.fromkeys(e for e, *_ in lines)
             if element is not lines[-1][0] and last_page[id(element)] == index and _local(element.tag) == "p"]
     if not ends:
         return []
-    px = (lacking * pitch - ON_GRID) / len(ends)
+    px = (lacking * pitch - SLACK) / len(ends)
     return [Shift(element, px, _shifted_now(element, FEATHER) + px, index, FEATHER) for element in ends]
 
 
@@ -205,7 +207,12 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:max(0, short)]]
             wanting += max(0, short)
-            sinks += _feathered(index, short - len(chosen), lines, last_page, pitch)
+            feathers = _feathered(index, short - len(chosen), lines, last_page, pitch)
+            opening = heading(index) if short > len(chosen) and not feathers else None
+            if opening is not None:  # an opening page of one paragraph: the space below its heading
+                px = (short - len(chosen)) * pitch - SLACK
+                feathers = [Shift(opening.element, px, _shifted_now(opening.element) + px, index)]
+            sinks += feathers
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
             start = index - 1  # the chapter's first page
             while start > 0 and section(start, 0) is section(start - 1, -1):
