@@ -119,15 +119,7 @@ def set_styles(layout: Layout, values: dict[object, dict[str, float]]) -> None:
     style among elements styled alike, so a changed box gets a changed copy of its style."""
     import copy
 
-    if layout.root is None:
-        return
-    done: set[int] = set()
-    for box in layout.root.descendants():
-        element = getattr(box, "element", None)
-        changes = values.get(element)
-        if changes is None or id(element) in done:
-            continue
-        done.add(id(element))
+    for box, changes in _first_boxes(layout, values):
         before = {name: box.style[name] for name in changes}
         copies: dict[int, object] = {}
         for inner in box.descendants():
@@ -151,15 +143,9 @@ def add_to_own(layout: Layout, values: dict[object, dict[str, float]]) -> bool:
         from weasyprint.css.properties import Dimension
     except ImportError:
         return False
-    if layout.root is None:
-        return not values
-    done: set[int] = set()
-    for box in layout.root.descendants():
-        element = getattr(box, "element", None)
-        changes = values.get(element)
-        if changes is None or id(element) in done:
-            continue
-        done.add(id(element))
+    found = 0
+    for box, changes in _first_boxes(layout, values):
+        found += 1
         style = copy.copy(box.style)
         for name, px in changes.items():
             value = style[name]
@@ -167,7 +153,22 @@ def add_to_own(layout: Layout, values: dict[object, dict[str, float]]) -> bool:
                 return False
             style[name] = Dimension(value.value + px, "px")
         box.style = style
-    return len(done) == len(values)
+    return found == len(values)
+
+
+def _first_boxes(layout: Layout, values: dict[object, dict]) -> Iterator[tuple[object, dict]]:
+    """The first box of each element in `values` in the box tree (a paragraph split over pages is
+    one box there), with its changes."""
+    if layout.root is None:
+        return
+    done: set[int] = set()
+    for box in layout.root.descendants():
+        element = getattr(box, "element", None)
+        changes = values.get(element)
+        if changes is None or id(element) in done:
+            continue
+        done.add(id(element))
+        yield box, changes
 
 
 def _text_boxes(box) -> Iterator[tuple[object, int, object]]:
