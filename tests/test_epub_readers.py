@@ -319,6 +319,15 @@ def test_the_small_caps_survive_the_subset(garamond):
     assert "smcp" in {record.FeatureTag for record in font["GSUB"].table.FeatureList.FeatureRecord}
 
 
+def test_subsetting_a_font_says_nothing_to_the_user(capsys):
+    """fontTools notes each table it drops (EB Garamond's FontForge timestamp, `FFTM NOT subset`):
+    nothing a reader needs, nothing for the user to act on."""
+    from packager.render.epub import subset_font
+
+    subset_font(Path("/usr/share/fonts/opentype/ebgaramond/EBGaramond12-Regular.otf"), set("Marley was dead"))
+    assert capsys.readouterr().err == ""
+
+
 def test_apple_books_is_told_to_use_the_embedded_fonts(garamond, samples):
     root = opf(garamond / "the-lighthouse-keeper.epub")
     assert "ibooks: http://vocabulary.itunes.apple.com/rdf/ibooks/vocabulary-extensions-1.0/" in root.get("prefix")
