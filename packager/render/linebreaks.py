@@ -106,20 +106,19 @@ def _section(element, parents: dict) -> object:
     return element
 
 
-def _feathered(index: int, lacking: int, lines, last_page, pitch: float) -> list[Shift]:
-    """Rule `feather`: a page still `lacking` lines once no paragraph on it can run on (short lines
-    of dialogue, the next paragraph too short to split) gets them as space between its paragraphs,
-    shared equally, the way a compositor feathers a page: its last line then stands at the foot of the
-    text like the page facing it, and it ends where it ended, so nothing after it moves. SLACK less
-    than the lines, so that the same lines still fit. (An opening page whose one paragraph runs on
-    gets the space below its heading.)"""
-    if lacking <= 0:
+def _feathered(index: int, lacking: float, lines, last_page) -> list[Shift]:
+    """Rule `feather`: a page still `lacking` CSS px to its foot once no paragraph on it can run on
+    (short lines of dialogue, the next paragraph too short to split) gets them as space between its
+    paragraphs, shared equally, the way a compositor feathers a page: its last line then stands at
+    the foot of the text like the page facing it, and it ends where it ended, so nothing after it
+    moves. (An opening page whose one paragraph runs on gets the space below its heading.)"""
+    if lacking < ON_GRID:
         return []
     ends = [element for element in dict.fromkeys(e for e, *_ in lines)
             if element is not lines[-1][0] and last_page[id(element)] == index and _local(element.tag) == "p"]
     if not ends:
         return []
-    px = (lacking * pitch - SLACK) / len(ends)
+    px = lacking / len(ends)
     return [Shift(element, px, _shifted_now(element, FEATHER) + px, index, FEATHER) for element in ends]
 
 
@@ -207,11 +206,14 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
             options.sort(key=lambda o: o[:2])
             chosen = [o[2] for o in options[:max(0, short)]]
             wanting += max(0, short)
-            feathers = _feathered(index, short - len(chosen), lines, last_page, pitch)
-            opening = heading(index) if short > len(chosen) and not feathers else None
+            # the foot of the text: where a full page's last line ends; SLACK short of it, so that
+            # the same lines still fit
+            foot = box.content_box_y() + int(box.height / pitch + 0.001) * pitch
+            lacking = foot - (top + height) - len(chosen) * pitch - SLACK if short > len(chosen) else 0
+            feathers = _feathered(index, lacking, lines, last_page)
+            opening = heading(index) if lacking >= ON_GRID and not feathers else None
             if opening is not None:  # an opening page of one paragraph: the space below its heading
-                px = (short - len(chosen)) * pitch - SLACK
-                feathers = [Shift(opening.element, px, _shifted_now(opening.element) + px, index)]
+                feathers = [Shift(opening.element, lacking, _shifted_now(opening.element) + lacking, index)]
             sinks += feathers
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
             start = index - 1  # the chapter's first page
