@@ -130,8 +130,8 @@ def _looser_now(element) -> int:
 
 
 def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
-    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), chapter headings to set
-    deeper, and how many lines the pages lack:
+    """Paragraphs to set looser (rules `short_page` and `last_page_lines`), spaces to widen (a chapter
+    heading set deeper, a page feathered: rule `feather`), and how many lines the pages lack:
 
     - for a page inside a chapter held `k` lines short, the `k` paragraphs on it that need the least
       added word space to run a line longer (those that end on it best; the one that runs on to the
@@ -185,7 +185,7 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
                      and _section(box.element, parents) is section(index, -1)), None)
 
     found: dict[int, Loosen] = {}
-    sinks: list[Shift] = []
+    sinks: list[Shift] = []  # deeper headings and feathered pages
     wanting = 0
     for index, (page, lines) in enumerate(zip(document.pages, pages)):
         if not lines:
