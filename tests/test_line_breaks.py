@@ -260,3 +260,55 @@ def test_a_short_chapter_fills_its_last_page_with_a_deeper_opening(short_chapter
     assert min(last_pages(once)) < 5
     assert min(last_pages(built)) >= 5
     assert openings_off_the_grid(built) == []
+
+
+def test_no_gap_is_feathered_wider_than_half_a_line():
+    """Rule feather: a page three lines short with two gaps between paragraphs would need a gap and
+    a half of a line each; it stays short (wide holes between paragraphs are worse), while a page a
+    line short with four gaps gets a quarter of a line in each."""
+    from packager.render.linebreaks import FEATHER, _feathered
+
+    paragraphs = [_paragraph() for _ in range(5)]
+    lines = [(p, 100.0 * n, 15.0) for n, p in enumerate(paragraphs)]
+    last_page = {id(p): 0 for p in paragraphs}
+    assert _feathered(0, 45.0, lines[:3], last_page, 15.0) == []
+    gaps = _feathered(0, 15.0, lines, last_page, 15.0)
+    assert [(g.px, g.variable) for g in gaps] == [(3.75, FEATHER)] * 4
+
+
+def _paragraph():
+    from xml.etree import ElementTree
+
+    return ElementTree.Element("p")
+
+
+def test_a_relaid_page_that_moves_a_chapter_updates_the_contents_page_number():
+    """The whole book as one document (a PDF/UA or PDF/A variant) prints its contents' page numbers
+    with target-counter(); when the second pass lays out again only the pages a change touches and a
+    chapter moves to the next page, its number on the contents page moves with it."""
+    import weasyprint
+
+    from packager.render import relayout
+
+    page = "<p class=long>" + "A line of text. " * 30 + "</p>"
+    html = weasyprint.HTML(string=f"""
+        <p>Contents <span class=n data-href="#two"></span></p>
+        <section style="break-before: page"><p id=grow>One.</p>{page}</section>
+        <section id=two style="break-before: page"><p>Two.</p></section>""")
+    css = [weasyprint.CSS(string=".n::after { content: target-counter(attr(data-href), page) }"
+                                 " @page { size: 100mm 100mm }")]
+    layout = relayout.render(html, css)
+
+    def contents(layout) -> str:
+        return "".join(box.text for box in layout.document.pages[0]._page_box.descendants() if hasattr(box, "text"))
+
+    def page_of_two(layout) -> int:
+        return next(i for i, p in enumerate(layout.document.pages) if "two" in p.anchors) + 1
+
+    assert contents(layout).endswith(str(page_of_two(layout)))
+    grow = next(element for element in html.etree_element.iter() if element.get("id") == "grow")
+    grow.set("style", "margin-bottom: 250px")  # the change, in the element tree and in the box tree
+    assert relayout.add_to_own(layout, {grow: {"margin_bottom": 250.0}})
+    again = relayout.relayout(layout, html, {1}) or relayout.render(html, css)
+    assert page_of_two(again) == page_of_two(layout) + 1
+    assert contents(again).endswith(str(page_of_two(again)))

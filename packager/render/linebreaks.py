@@ -54,6 +54,7 @@ FEATHER = "--feather"  # added below a paragraph (styles/print.css)
 SHIFTED = {GRID_SHIFT: "margin_bottom", SINK: "padding_top", FEATHER: "padding_bottom"}
 ON_GRID = 0.5  # CSS px: a line this close to the grid is on it
 SLACK = 0.25  # CSS px a feathered page keeps free, so that the same lines still fit
+MOST_FEATHER = 0.5  # lines: the most space feathering adds to one gap between paragraphs
 
 
 @dataclass
@@ -106,17 +107,19 @@ def _section(element, parents: dict) -> object:
     return element
 
 
-def _feathered(index: int, lacking: float, lines, last_page) -> list[Shift]:
+def _feathered(index: int, lacking: float, lines, last_page, pitch: float) -> list[Shift]:
     """Rule `feather`: a page still `lacking` CSS px to its foot once no paragraph on it can run on
     (short lines of dialogue, the next paragraph too short to split) gets them as space between its
     paragraphs, shared equally, the way a compositor feathers a page: its last line then stands at
     the foot of the text like the page facing it, and it ends where it ended, so nothing after it
-    moves. (An opening page whose one paragraph runs on gets the space below its heading.)"""
+    moves. (An opening page whose one paragraph runs on gets up to a line below its heading.) No gap
+    gets more than MOST_FEATHER of a line: a page that would need more stays short, since gaps that
+    wide show as holes."""
     if lacking < ON_GRID:
         return []
     ends = [element for element in dict.fromkeys(e for e, *_ in lines)
             if element is not lines[-1][0] and last_page[id(element)] == index and _local(element.tag) == "p"]
-    if not ends:
+    if not ends or lacking / len(ends) > MOST_FEATHER * pitch:
         return []
     px = lacking / len(ends)
     return [Shift(element, px, _shifted_now(element, FEATHER) + px, index, FEATHER) for element in ends]
@@ -210,9 +213,9 @@ def short_pages(document, root) -> tuple[list[Loosen], list[Shift], int]:
             # the same lines still fit
             foot = box.content_box_y() + int(box.height / pitch + 0.001) * pitch
             lacking = foot - (top + height) - len(chosen) * pitch - SLACK if short > len(chosen) else 0
-            feathers = _feathered(index, lacking, lines, last_page)
-            opening = heading(index) if lacking >= ON_GRID and not feathers else None
-            if opening is not None:  # an opening page of one paragraph: the space below its heading
+            feathers = _feathered(index, lacking, lines, last_page, pitch)
+            opening = heading(index) if ON_GRID <= lacking <= pitch + ON_GRID and not feathers else None
+            if opening is not None:  # an opening page of one paragraph: up to a line more below its heading
                 feathers = [Shift(opening.element, lacking, _shifted_now(opening.element) + lacking, index)]
             sinks += feathers
         elif 0 < index and len(lines) < MIN_LINES and section(index, 0) is section(index - 1, -1):
@@ -436,7 +439,9 @@ def second_pass(html, layout, render):
         document = layout.document
         breaks = breaks_to_take_back(document)
         looser, sinks, wanting = short_pages(document, html.etree_element)
-        shifts = _together(openings_off_grid(document) + sinks)
+        grid = openings_off_grid(document)
+        moved = {change.page for change in grid}  # feathered once on the grid: the room is measured again
+        shifts = _together(grid + [change for change in sinks if change.variable == SINK or change.page not in moved])
         if best is None or (len(breaks), wanting, len(shifts)) < best[0]:
             best = ((len(breaks), wanting, len(shifts)), layout)
         if not (breaks or looser or shifts) or rounds == MAX_ROUNDS:

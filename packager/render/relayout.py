@@ -108,9 +108,29 @@ def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
                 _replaced(weasy_layout, "layout_backgrounds", backgrounds):
             boxes = list(weasy_layout.layout_document(html, layout.root, context))
         again.document = layout.document.copy([Page(box) for box in boxes])
+        if _targets_moved(context, layout.document, again.document):
+            return None
         return again
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None
+
+
+def _anchor_pages(document) -> dict[str, int]:
+    pages: dict[str, int] = {}
+    for index, page in enumerate(document.pages):
+        for name in page.anchors:
+            pages.setdefault(name, index)
+    return pages
+
+
+def _targets_moved(context, before, after) -> bool:
+    """Whether the document shows page numbers of its own anchors (`target-counter()`: the whole
+    book's contents, print-whole.css) and an anchor has moved to another page. WeasyPrint lays the
+    page that shows the number out again only when it can tell which anchor the number is of, and
+    it cannot when the anchor comes from `attr()`, so such a document is laid out whole instead."""
+    if not any(item.missing_target_counters for item in context.target_collector.counter_lookup_items.values()):
+        return False
+    return _anchor_pages(before) != _anchor_pages(after)
 
 
 def set_styles(layout: Layout, values: dict[object, dict[str, float]]) -> None:
