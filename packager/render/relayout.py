@@ -30,6 +30,7 @@ class Layout:
     root: object = None
     raw: list = field(default_factory=list)  # the page boxes before their margin boxes were added
     children: list = field(default_factory=list)  # each raw page's children then
+    margin_boxes: bool = True  # False: pages laid out without their margin boxes
 
     @property
     def ready(self) -> bool:
@@ -55,18 +56,25 @@ def _recording(layout: Layout, make_all_pages, previous: list | None = None):
     return make
 
 
-def render(html, stylesheets) -> Layout:
-    """`html.render(stylesheets=…)`, keeping the layout's state for `relayout`."""
-    layout = Layout(None)
+def render(html, stylesheets, margin_boxes: bool = True) -> Layout:
+    """`html.render(stylesheets=…)`, keeping the layout's state for `relayout`. `margin_boxes=False`
+    lays the pages out without their margin boxes (a chunk of the body, whose running heads and
+    numbers are set over the merged book), which saves WeasyPrint styling sixteen of them a page."""
+    layout = Layout(None, margin_boxes=margin_boxes)
     try:
         from weasyprint import layout as weasy_layout
-        make_all_pages = weasy_layout.make_all_pages
+        make_all_pages, make_margin_boxes = weasy_layout.make_all_pages, weasy_layout.make_margin_boxes
     except (ImportError, AttributeError):  # a WeasyPrint laid out otherwise: render plainly
         layout.document = html.render(stylesheets=stylesheets)
         return layout
-    with _replaced(weasy_layout, "make_all_pages", _recording(layout, make_all_pages)):
+    with _replaced(weasy_layout, "make_all_pages", _recording(layout, make_all_pages)), \
+            _replaced(weasy_layout, "make_margin_boxes", make_margin_boxes if margin_boxes else _none):
         layout.document = html.render(stylesheets=stylesheets)
     return layout
+
+
+def _none(*_) -> list:
+    return []
 
 
 def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
@@ -94,13 +102,15 @@ def relayout(layout: Layout, html, changed_pages: set[int]) -> Layout | None:
 
         def margin_boxes(context, page, state):
             made = kept.get(id(page))
-            return made if made is not None else make_margin_boxes(context, page, state)
+            if made is not None:
+                return made
+            return make_margin_boxes(context, page, state) if layout.margin_boxes else []
 
         def backgrounds(page, get_image_from_uri):
             if id(page) not in kept:
                 layout_backgrounds(page, get_image_from_uri)
 
-        again = Layout(None)
+        again = Layout(None, margin_boxes=layout.margin_boxes)
         with _replaced(weasy_layout, "initialize_page_maker", lambda *_: None), \
                 _replaced(weasy_layout, "make_all_pages",
                           _recording(again, weasy_layout.make_all_pages, previous)), \
