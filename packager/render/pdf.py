@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import re
 import signal
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -782,7 +783,6 @@ class _Merger:
         self.pdf = pikepdf.Pdf.new()
         self.shift, self.has_cover, self.shift_overlays = shift, has_cover, shift_overlays
         self.documents: list = []  # the parts' and overlays' PDFs, open while the book is made
-        self.openings: dict[bytes, object] = {}  # shared content streams, by their bytes
         self.reserved = 0
 
     def _open(self, data: bytes, salt: str):
@@ -822,10 +822,7 @@ class _Merger:
             self._finish_page(pages[index], index, overlays, overlays.pages[lead + index - end], number)
 
     def _finish_page(self, page, number: int, overlays, overlay, document: int) -> None:
-        """The page moved to its side's margins, with its overlay drawn over it. Its own content
-        stream is kept as WeasyPrint compressed it, between a stream that opens the move (one for
-        each side, shared by all pages) and one that closes it and draws the overlay, so that the
-        merge never compresses a page's text again (a third of its time)."""
+        """The page moved to its side's margins, with its overlay drawn over it."""
         import pikepdf
 
         drawn = _overlay_drawing(self.pdf, page, overlays, overlay, document)
@@ -848,16 +845,13 @@ class _Merger:
             tail.extend([b"q\n", drawn, b"\nQ\n"])
         own = page.obj.get("/Contents")
         own = list(own) if isinstance(own, pikepdf.Array) else [own] if own is not None else []
-        page.obj.Contents = pikepdf.Array([self._shared(b"".join(head)), *own, self._stream(b"".join(tail))])
-
-    def _shared(self, data: bytes):
-        """One stream object for every page that opens the same way."""
-        if data not in self.openings:
-            self.openings[data] = self.pdf.make_stream(data)
-        return self.openings[data]
-
-    def _stream(self, data: bytes):
-        return self._shared(data) if len(data) < 16 else self.pdf.make_stream(data)
+        data = b"".join([*head, *(stream.read_bytes() for stream in own), *tail])
+        # One stream a page, as a book laid out in one process has, compressed here as hard as
+        # WeasyPrint compresses its own (zlib's level 9): while the front is still being laid out,
+        # rather than all at once when the book is saved.
+        stream = self.pdf.make_stream(b"")
+        stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
+        page.obj.Contents = stream
 
     def finish(self, position: dict[str, tuple[int, float]], outline: list[Entry], book: Book,
                modified: datetime, first: int) -> bytes:
@@ -919,8 +913,9 @@ def _finish(merged, position: dict[str, tuple[int, float]], outline: list[Entry]
     merged.Root.PageMode = pikepdf.Name.UseOutlines
     merge_fonts(merged)  # each face once, not once per chunk and overlay
     out = io.BytesIO()
-    # The pages' joined content streams are new, so qpdf compresses them: as hard as WeasyPrint
-    # compresses its own (zlib's level 9), or the merged book is larger than one laid out whole.
+    # New streams (the merged fonts; the pages' were compressed as they were added) are compressed as
+    # hard as WeasyPrint compresses its own (zlib's level 9), or the book is larger than one laid
+    # out whole.
     pikepdf.settings.set_flate_compression_level(9)
     try:
         merged.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
