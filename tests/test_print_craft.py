@@ -162,3 +162,16 @@ def test_an_unknown_pdf_variant_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "pdf/ua-1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_a_margin_box_of_the_users_stylesheet_is_printed_once_a_page(tmp_path):
+    """A user's own margin box (here a `DRAFT` mark at the foot, left) is set by the overlay with the
+    running heads and page numbers, once on each page, never again by the chunk laid out under it."""
+    css = tmp_path / "draft.css"
+    css.write_text('@page { @bottom-left { content: "DRAFT"; font-size: 8pt; } }\n', encoding="utf-8")
+    out = tmp_path / "out"
+    run_packager("build", SALT, "--to", "pdf", "--style", css, "--jobs", "2", "--out-dir", out)
+    texts = page_texts(PdfReader(next(out.glob("*.pdf"))))
+    marks = [text.count("DRAFT") for text in texts]
+    assert sum(1 for count in marks if count) > len(texts) // 2
+    assert max(marks) == 1

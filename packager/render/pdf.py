@@ -113,11 +113,12 @@ def _render(job: _Job) -> _Rendered:
 def _lay_out(job: _Job) -> _Rendered:
     import weasyprint  # imported here: it is slow to import and only the PDF needs it
 
-    from packager.render import hyphenation, leaders, linebreaks, relayout
+    from packager.render import hyphenation, leaders, linebreaks, linecache, relayout
     from packager.render.fetcher import LocalOnlyFetcher
 
     hyphenation.install()
     leaders.install()
+    linecache.install()
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -130,8 +131,9 @@ def _lay_out(job: _Job) -> _Rendered:
             _PARSED_CSS[key] = weasyprint.CSS(string=css, base_url=url or base_url, url_fetcher=fetcher)
         sheets.append(_PARSED_CSS[key])
     html = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
-    layout, _ = linebreaks.second_pass(html, relayout.render(html, sheets, job.margin_boxes),
-                                       lambda again: relayout.render(again, sheets, job.margin_boxes))
+    with linecache.remembered():
+        layout, _ = linebreaks.second_pass(html, relayout.render(html, sheets, job.margin_boxes),
+                                           lambda again: relayout.render(again, sheets, job.margin_boxes))
     document = layout.document
     anchors: dict[str, tuple[int, float]] = {}
     for index, page in enumerate(document.pages):
