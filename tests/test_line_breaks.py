@@ -42,12 +42,14 @@ def opening(tmp_path_factory) -> Path:
 
 
 def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool = False,
-                pages_only: bool = True, page: str = SMALLEST_PAGE) -> Path:
+                pages_only: bool = True, page: str = SMALLEST_PAGE, lines_kept: bool = True) -> Path:
     """The story's PDF built as `packager build` builds it (in chunks, merged), in this process: with
     the second pass's rounds set (0: laid out once), or laid out as one WeasyPrint document (`whole`).
     `pages_only=False` lays a chunk out whole in every round of the second pass instead of only the
-    pages a change touches."""
-    from packager.render import linebreaks, relayout
+    pages a change touches; `lines_kept=False` breaks every line again in every round."""
+    import contextlib
+
+    from packager.render import linebreaks, linecache, relayout
     from packager.render.assets import load_theme
     from packager.read.sources import find_stories
     from packager.render.pdf import _build_whole, build_pdf
@@ -57,15 +59,17 @@ def _in_process(story: Path, out: Path, rounds: int | None = None, whole: bool =
     book = prepare_book(load_story(find_stories(story)[0]).book)[0]
     theme = load_theme(None, page)
     modified = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    before, quick = linebreaks.MAX_ROUNDS, relayout.relayout
+    before, quick, kept = linebreaks.MAX_ROUNDS, relayout.relayout, linecache.remembered
     linebreaks.MAX_ROUNDS = before if rounds is None else rounds
     if not pages_only:
         relayout.relayout = lambda *_: None  # as when WeasyPrint's layout cannot be reached
+    if not lines_kept:
+        linecache.remembered = contextlib.nullcontext
     try:
         result = _build_whole(book, theme, None, modified, 1, None, "") if whole \
             else build_pdf(book, theme, None, modified, 1, None)
     finally:
-        linebreaks.MAX_ROUNDS, relayout.relayout = before, quick
+        linebreaks.MAX_ROUNDS, relayout.relayout, linecache.remembered = before, quick, kept
     out.write_bytes(result.data)
     return out
 
@@ -197,6 +201,14 @@ def test_a_page_set_looser_keeps_the_rules_on_hyphens(ten_built):
 def test_laying_out_only_the_changed_pages_gives_what_laying_out_the_whole_chunk_gives(ten_chapters, ten_built, tmp_path):
     whole_rounds = _in_process(ten_chapters, tmp_path / "whole-rounds.pdf", pages_only=False, page="6x9in")
     assert body_lines(ten_built) == body_lines(whole_rounds)
+
+
+def test_lines_kept_between_rounds_give_what_breaking_every_line_again_gives(ten_chapters, ten_built, tmp_path):
+    """packager/render/linecache.py: the second pass breaks only the lines of paragraphs it changed;
+    the book is the same, word for word and line for line, as when every line is broken again."""
+    broken_again = _in_process(ten_chapters, tmp_path / "broken-again.pdf", lines_kept=False, page="6x9in")
+    assert body_lines(ten_built) == body_lines(broken_again)
+    assert body_baselines(ten_built) == body_baselines(broken_again)
 
 
 def openings_off_the_grid(pdf: Path, pitch: float = 15.2) -> list[int]:
