@@ -703,17 +703,18 @@ def _renamed(name: bytes, renamed: dict) -> bytes:
     return name if new is None else str(new).encode("latin-1")
 
 
-def _overlay_drawing(merged, page, source, overlay, document: int) -> bytes | None:
-    """What an overlay page (its running head and number) draws over a book page, to be added to
-    the page's content: its resources added to the page's under names of their own (`/O<document>…`,
+def _add_overlay(merged, page, source, overlay, document: int) -> None:
+    """Draw an overlay page (its running head and number) over a book page: its content appended to
+    the page's own, its resources added to the page's under names of their own (`/O<document>…`,
     the same for every page of one overlay document, since the pages of a chunk share one resource
-    dictionary). Drawn in the page's own content rather than as a form for each page: 60 KB less for
-    a 400-page book. None for an overlay page that draws nothing (no running head, no number)."""
+    dictionary). Drawn in the page's own content (joined into one stream by the merge), rather than
+    as a form for each page: 60 KB less for a 400-page book. An overlay page that draws nothing (no
+    running head, no number) adds nothing."""
     import pikepdf
 
     instructions = pikepdf.parse_content_stream(overlay)
     if all(str(operator) in _STATE_OPERATORS for _, operator in instructions):
-        return None  # a page with no running head and no number: nothing to draw
+        return  # a page with no running head and no number: nothing to draw
     resources = page.obj.get("/Resources")
     if resources is None:
         resources = page.obj.Resources = pikepdf.Dictionary()
@@ -733,7 +734,9 @@ def _overlay_drawing(merged, page, source, overlay, document: int) -> bytes | No
     # (pikepdf's unparse_content_stream spaces every operand out: 2% more for the book).
     contents = overlay.obj.Contents
     data = b"\n".join(part.read_bytes() for part in (contents if isinstance(contents, pikepdf.Array) else [contents]))
-    return _NAME.sub(lambda name: _renamed(name.group(), renamed), data)
+    data = _NAME.sub(lambda name: _renamed(name.group(), renamed), data)
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\nq\n" + data + b"\nQ\n", prepend=False)
 
 
 def _page_labels(has_cover: bool, first: int):
@@ -824,36 +827,23 @@ class _Merger:
             self._finish_page(pages[index], index, overlays, overlays.pages[lead + index - end], number)
 
     def _finish_page(self, page, number: int, overlays, overlay, document: int) -> None:
-        """The page moved to its side's margins, with its overlay drawn over it."""
         import pikepdf
 
-        drawn = _overlay_drawing(self.pdf, page, overlays, overlay, document)
-        head, tail = [b"q\n"], [b"\nQ\n"]
+        if self.shift_overlays:
+            _add_overlay(self.pdf, page, overlays, overlay, document)
         if not (self.has_cover and number == 0):
             dx = self.shift if number % 2 == 0 else -self.shift  # even index: a recto
-            move = f"q 1 0 0 1 {dx:.3f} 0 cm\n".encode()
-            if self.shift_overlays:  # the overlay moves with the text
-                head.insert(0, move)
-                if drawn is not None:
-                    tail.extend([b"q\n", drawn, b"\nQ\n"])
-                    drawn = None
-            else:
-                head.append(move)
-            tail.append(b"Q\n")
+            page.contents_add(f"q 1 0 0 1 {dx:.3f} 0 cm ".encode(), prepend=True)
+            page.contents_add(b" Q", prepend=False)
             for annotation in page.obj.get("/Annots", []):
                 x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
                 annotation.Rect = pikepdf.Array([x1 + dx, y1, x2 + dx, y2])
-        if drawn is not None:
-            tail.extend([b"q\n", drawn, b"\nQ\n"])
-        own = page.obj.get("/Contents")
-        own = list(own) if isinstance(own, pikepdf.Array) else [own] if own is not None else []
-        data = b"".join([*head, *(stream.read_bytes() for stream in own), *tail])
-        # One stream a page, as a book laid out in one process has, compressed here as hard as
-        # WeasyPrint compresses its own (zlib's level 9): while the front is still being laid out,
-        # rather than all at once when the book is saved.
-        stream = self.pdf.make_stream(b"")
-        stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
-        page.obj.Contents = stream
+        if not self.shift_overlays:
+            _add_overlay(self.pdf, page, overlays, overlay, document)
+        page.contents_coalesce()  # one content stream a page, as a book laid out in one process has
+        # compressed here as hard as WeasyPrint compresses its own (zlib's level 9): while the front
+        # is still being laid out, rather than all at once when the book is saved
+        page.obj.Contents.write(zlib.compress(page.obj.Contents.read_bytes(), 9), filter=pikepdf.Name.FlateDecode)
 
     def finish(self, position: dict[str, tuple[int, float]], outline: list[Entry], book: Book,
                modified: datetime, first: int) -> bytes:
